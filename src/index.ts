@@ -1,0 +1,3 @@
+// lyco's library API: `import { torch, safetensors } from 'lyco'`.
+export * as torch from './torch/index.ts';
+export * as safetensors from './torch/safetensors.ts';
