@@ -213,7 +213,11 @@ export function save(path: string, tensors: Map<string, Tensor> | Record<string,
     if (typeof v !== 'string') throw new TypeError(`safetensors metadata '${k}' must be a string (got ${typeof v})`);
   }
   // Largest alignment first, then by name (as the reference writer), so views stay aligned.
-  const infos = list.map(([name, t]) => ({ name, t, dtype: t.dtype, shape: t.shape }));
+  const infos = list.map(([name, t]) => {
+    if (!(t instanceof Tensor) || t.isDisposed)
+      throw new TypeError(`cannot write ${path}: tensor '${name}' is ${t instanceof Tensor ? 'disposed' : 'not a Tensor'}`);
+    return { name, t, dtype: t.dtype, shape: t.shape };
+  });
   infos.sort((a, b) => elementSize(b.dtype) - elementSize(a.dtype) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
