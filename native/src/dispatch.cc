@@ -23,10 +23,33 @@ struct ArgSpec {
   std::string type_str;
 };
 
+// Unboxed fast paths for the commonest signature shapes (not per op): elementwise and matmul
+// ops are dominated by call overhead, and the boxed IValue stack is most of it.
+using T = at::Tensor;
+using S = at::Scalar;
+using SigT = T(const T&);
+using SigTT = T(const T&, const T&);
+using SigTS = T(const T&, const S&);
+using SigTTS = T(const T&, const T&, const S&);
+using SigTSS = T(const T&, const S&, const S&);
+using SigIT = T&(T&, const T&);
+using SigIS = T&(T&, const S&);
+using SigITS = T&(T&, const T&, const S&);
+enum class Fast : uint8_t { None, T, TT, TS, TTS, TSS, IT, IS, ITS };
+
 struct OpEntry {
   c10::OperatorHandle handle;
   std::string label;  // aten::name.overload, for messages
   std::vector<ArgSpec> args;
+  Fast fast = Fast::None;
+  c10::optional<c10::TypedOperatorHandle<SigT>> t;
+  c10::optional<c10::TypedOperatorHandle<SigTT>> tt;
+  c10::optional<c10::TypedOperatorHandle<SigTS>> ts;
+  c10::optional<c10::TypedOperatorHandle<SigTTS>> tts;
+  c10::optional<c10::TypedOperatorHandle<SigTSS>> tss;
+  c10::optional<c10::TypedOperatorHandle<SigIT>> it;
+  c10::optional<c10::TypedOperatorHandle<SigIS>> is;
+  c10::optional<c10::TypedOperatorHandle<SigITS>> its;
 };
 
 std::vector<OpEntry> g_ops;
@@ -229,6 +252,73 @@ std::string DescribeArgs(Napi::Env env, const OpEntry& op, const Napi::CallbackI
   return os.str();
 }
 
+void ClassifyFast(OpEntry& e) {
+  const auto& schema = e.handle.schema();
+  if (schema.returns().size() != 1 || schema.returns()[0].type()->kind() != c10::TypeKind::TensorType || schema.is_vararg()) return;
+  std::string code;
+  for (const auto& a : e.args) {
+    if (a.optional) return;
+    if (a.kind == Kind::Tensor) code += 'T';
+    else if (a.kind == Kind::Scalar) code += 'S';
+    else return;
+  }
+  bool inplace = !e.args.empty() && schema.arguments()[0].alias_info() && schema.arguments()[0].alias_info()->isWrite();
+  // typed<>() checks the C++ signature the kernels were registered with; a mismatch keeps the boxed path.
+  try {
+    if (!inplace && code == "T") { e.t = e.handle.typed<SigT>(); e.fast = Fast::T; }
+    else if (!inplace && code == "TT") { e.tt = e.handle.typed<SigTT>(); e.fast = Fast::TT; }
+    else if (!inplace && code == "TS") { e.ts = e.handle.typed<SigTS>(); e.fast = Fast::TS; }
+    else if (!inplace && code == "TTS") { e.tts = e.handle.typed<SigTTS>(); e.fast = Fast::TTS; }
+    else if (!inplace && code == "TSS") { e.tss = e.handle.typed<SigTSS>(); e.fast = Fast::TSS; }
+    else if (inplace && code == "TT") { e.it = e.handle.typed<SigIT>(); e.fast = Fast::IT; }
+    else if (inplace && code == "TS") { e.is = e.handle.typed<SigIS>(); e.fast = Fast::IS; }
+    else if (inplace && code == "TTS") { e.its = e.handle.typed<SigITS>(); e.fast = Fast::ITS; }
+  } catch (const std::exception&) {
+    e.fast = Fast::None;
+  }
+}
+
+const at::Tensor& FastTensor(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const OpEntry& op) {
+  if (i + 2 >= info.Length() || info[i + 2].IsUndefined()) {
+    throw Napi::TypeError::New(env, op.label + ": missing required argument '" + op.args[i].name + "' (Tensor)");
+  }
+  return ToTensor(env, info[i + 2], op.label.c_str());
+}
+
+at::Scalar FastScalar(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const OpEntry& op) {
+  const ArgSpec& a = op.args[i];
+  if (i + 2 >= info.Length() || info[i + 2].IsUndefined()) {
+    if (a.default_value) return a.default_value->toScalar();
+    throw Napi::TypeError::New(env, op.label + ": missing required argument '" + a.name + "' (Scalar)");
+  }
+  return ToScalar(env, info[i + 2], op, a);
+}
+
+Napi::Value CallFast(Napi::Env env, const Napi::CallbackInfo& info, const OpEntry& op, uint32_t flags) {
+  at::Tensor r;
+  try {
+    switch (op.fast) {
+      case Fast::T: r = op.t->call(FastTensor(env, info, 0, op)); break;
+      case Fast::TT: r = op.tt->call(FastTensor(env, info, 0, op), FastTensor(env, info, 1, op)); break;
+      case Fast::TS: r = op.ts->call(FastTensor(env, info, 0, op), FastScalar(env, info, 1, op)); break;
+      case Fast::TTS: r = op.tts->call(FastTensor(env, info, 0, op), FastTensor(env, info, 1, op), FastScalar(env, info, 2, op)); break;
+      case Fast::TSS: r = op.tss->call(FastTensor(env, info, 0, op), FastScalar(env, info, 1, op), FastScalar(env, info, 2, op)); break;
+      case Fast::IT: op.it->call(const_cast<at::Tensor&>(FastTensor(env, info, 0, op)), FastTensor(env, info, 1, op)); break;
+      case Fast::IS: op.is->call(const_cast<at::Tensor&>(FastTensor(env, info, 0, op)), FastScalar(env, info, 1, op)); break;
+      case Fast::ITS:
+        op.its->call(const_cast<at::Tensor&>(FastTensor(env, info, 0, op)), FastTensor(env, info, 1, op), FastScalar(env, info, 2, op));
+        break;
+      case Fast::None: break;
+    }
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    ThrowTorch(env, op.label + "(" + DescribeArgs(env, op, info) + ")", e);
+  }
+  if ((flags & 1) || !r.defined()) return env.Undefined();
+  return NewTensor(env, std::move(r));
+}
+
 // op(name, overload) -> id for call(). Resolving once keeps string lookups off the hot path.
 Napi::Value Op(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -241,6 +331,7 @@ Napi::Value Op(const Napi::CallbackInfo& info) {
   }
   OpEntry e{*handle, name + (overload.empty() ? "" : "." + overload), {}};
   for (const auto& a : handle->schema().arguments()) e.args.push_back(SpecOf(a));
+  ClassifyFast(e);
   g_ops.push_back(std::move(e));
   return Napi::Number::New(env, static_cast<double>(g_ops.size() - 1));
 }
@@ -257,6 +348,7 @@ Napi::Value Call(const Napi::CallbackInfo& info) {
   if (given > op.args.size()) {
     throw Napi::TypeError::New(env, op.label + ": takes " + std::to_string(op.args.size()) + " arguments, " + std::to_string(given) + " given");
   }
+  if (op.fast != Fast::None) return CallFast(env, info, op, flags);
   torch::jit::Stack stack;
   stack.reserve(op.args.size());
   Napi::Value undef = env.Undefined();

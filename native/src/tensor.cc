@@ -13,6 +13,7 @@ const napi_type_tag kGeneratorTag = {0x6c79636f67656e65ULL, 0x7261746f72686e64UL
 // id = index + generation * 2^24: up to 16M live tensors, and a reused slot gets a new id.
 constexpr uint64_t kIndexBits = 24;
 constexpr uint64_t kIndexMask = (1ULL << kIndexBits) - 1;
+constexpr size_t kAccountMinBytes = 4096;
 
 struct Slot {
   at::Tensor tensor;
@@ -60,7 +61,10 @@ Napi::Value NewTensor(Napi::Env env, at::Tensor t) {
   Slot& s = g_slots[index];
   s.tensor = std::move(t);
   ++g_live;
-  if (s.tensor.has_storage() && s.tensor.device().is_cpu() && !IsMmapStorage(s.tensor)) {
+  // Small storages are not reported: they cost V8 nothing worth a GC, and the map lookup
+  // would be a third of a small op's time.
+  if (s.tensor.has_storage() && s.tensor.storage().nbytes() >= kAccountMinBytes && s.tensor.device().is_cpu() &&
+      !IsMmapStorage(s.tensor)) {
     s.storage_key = s.tensor.storage().unsafeGetStorageImpl();
     StorageCount& c = g_storages[s.storage_key];
     if (c.handles++ == 0) {
@@ -195,6 +199,19 @@ Napi::Value Dispose(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), info[0].IsNumber() && ReleaseTensor(info.Env(), info[0].As<Napi::Number>().DoubleValue()));
 }
 
+// disposeMany(ids: number[]) -> how many were live; one call for a whole scope.
+Napi::Value DisposeMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array arr = info[0].As<Napi::Array>();
+  uint32_t n = arr.Length();
+  uint32_t freed = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    Napi::Value v = arr.Get(i);
+    if (v.IsNumber() && ReleaseTensor(env, v.As<Napi::Number>().DoubleValue())) ++freed;
+  }
+  return Napi::Number::New(env, freed);
+}
+
 Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), !info[0].IsNumber() || Lookup(info[0].As<Napi::Number>().DoubleValue()) == nullptr);
 }
@@ -321,7 +338,7 @@ void RegisterTensorFns(Napi::Env env, Napi::Object exports) {
   } fns[] = {
       {"shape", Shape}, {"strides", Strides}, {"dim", Dim}, {"numel", Numel},
       {"dtype", Dtype}, {"device", DeviceOf}, {"isContiguous", IsContiguous}, {"storageId", StorageId},
-      {"dispose", Dispose}, {"isDisposed", IsDisposed}, {"requiresGrad", RequiresGrad},
+      {"dispose", Dispose}, {"disposeMany", DisposeMany}, {"isDisposed", IsDisposed}, {"requiresGrad", RequiresGrad},
       {"setRequiresGrad", SetRequiresGrad}, {"isLeaf", IsLeaf}, {"grad", Grad}, {"setGrad", SetGrad},
       {"retainGrad", RetainGrad}, {"backward", Backward}, {"item", Item}, {"toBuffer", ToBuffer},
       {"fromBuffer", FromBuffer}, {"liveHandles", LiveHandles}, {"externalBytes", External},

@@ -6,6 +6,8 @@ import { native } from './native.ts';
 
 export interface Owned {
   readonly id: number;
+  /** Set by keep(): no scope frees it. A field, not a WeakSet, because scopes check every tensor. */
+  kept: boolean;
 }
 
 const registry = new FinalizationRegistry<number>((id) => {
@@ -13,7 +15,6 @@ const registry = new FinalizationRegistry<number>((id) => {
 });
 
 let current: Owned[] | null = null;
-const kept = new WeakSet<Owned>();
 
 /** Called for every tensor the API creates. */
 export function track<T extends Owned>(t: T): T {
@@ -24,8 +25,8 @@ export function track<T extends Owned>(t: T): T {
 
 /** Exempts a tensor from the enclosing scopes; it lives until dispose() or GC. */
 export function keep<T extends Owned>(t: T): T {
-  if (!kept.has(t)) {
-    kept.add(t);
+  if (!t.kept) {
+    t.kept = true;
     registry.register(t, t.id);
   }
   return t;
@@ -71,21 +72,24 @@ export function scope<T>(fn: () => T): T {
     }
   } catch (e) {
     current = outer;
-    for (const t of mine) if (!kept.has(t)) native.dispose(t.id);
+    native.disposeMany(mine.filter((t) => !t.kept).map((t) => t.id));
     throw e;
   }
   current = outer;
+  if (mine.length === 0) return result;
   const survivors = new Set<Owned>();
-  collect(result, survivors, 0, isTensorFn);
+  if (typeof result === 'object' && result !== null) collect(result, survivors, 0, isTensorFn);
+  const dead: number[] = [];
   for (const t of mine) {
-    if (kept.has(t)) continue;
-    if (survivors.has(t)) {
+    if (t.kept) continue;
+    if (survivors.size > 0 && survivors.has(t)) {
       if (outer !== null) outer.push(t);
       else registry.register(t, t.id);
     } else {
-      native.dispose(t.id);
+      dead.push(t.id);
     }
   }
+  native.disposeMany(dead);
   return result;
 }
 

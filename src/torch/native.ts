@@ -49,6 +49,7 @@ export interface Native {
   isContiguous(id: number): boolean;
   storageId(id: number): number | undefined;
   dispose(id: number): boolean;
+  disposeMany(ids: number[]): number;
   isDisposed(id: number): boolean;
   requiresGrad(id: number): boolean;
   setRequiresGrad(id: number, value: boolean): void;

@@ -14,6 +14,7 @@ export type IndexItem = number | null | [number | null, (number | null)?, number
 
 export class Tensor {
   readonly id: number;
+  kept = false;
 
   /** Internal: tensors come from factories and ops, not `new`. */
   private constructor(id: number) {
