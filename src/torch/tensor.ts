@@ -466,6 +466,9 @@ export class Tensor {
   cumsum(dim: number): Tensor {
     return ops.cumsum(this, dim);
   }
+  cumprod(dim: number): Tensor {
+    return ops.cumprod(this, dim);
+  }
   all(): Tensor {
     return ops.all(this);
   }
