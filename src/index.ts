@@ -1,3 +1,4 @@
 // lyco's library API: `import { torch, safetensors } from 'lyco'`.
 export * as torch from './torch/index.ts';
 export * as safetensors from './torch/safetensors.ts';
+export * as optim from './optim/index.ts';

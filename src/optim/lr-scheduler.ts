@@ -55,9 +55,7 @@ export abstract class LRScheduler {
   /** Restores the step counter; the group lrs themselves come back with the optimizer's state. */
   loadStateDict(state: SchedulerState): void {
     if (state.baseLrs.length !== this.target.paramGroups.length) {
-      throw new Error(
-        `scheduler state has ${state.baseLrs.length} base lrs, the optimizer has ${this.target.paramGroups.length} groups`,
-      );
+      throw new Error(`scheduler state has ${state.baseLrs.length} base lrs, the optimizer has ${this.target.paramGroups.length} groups`);
     }
     this.lastEpoch = state.lastEpoch;
     this.baseLrs = [...state.baseLrs];
@@ -130,10 +128,6 @@ export class CosineAnnealingLR extends LRScheduler {
     if ((((t - 1 - T) % (2 * T)) + 2 * T) % (2 * T) === 0) {
       return groups.map((g, i) => g.lr + ((this.baseLrs[i] - eta) * (1 - Math.cos(Math.PI / T))) / 2);
     }
-    return groups.map(
-      (g) =>
-        ((1 + Math.cos((Math.PI * t) / T)) / (1 + Math.cos((Math.PI * (t - 1)) / T))) * (g.lr - eta) +
-        eta,
-    );
+    return groups.map((g) => ((1 + Math.cos((Math.PI * t) / T)) / (1 + Math.cos((Math.PI * (t - 1)) / T))) * (g.lr - eta) + eta);
   }
 }

@@ -93,8 +93,7 @@ function cosineAnnealingFromArgs(target: SchedulerTarget, kwargs: Record<string,
 /** The scheduler sd-scripts would build for these options (same errors for the same mistakes). */
 export function createScheduler(target: SchedulerTarget, options: SdSchedulerOptions): LRScheduler {
   const name = options.lrScheduler ?? 'constant';
-  const trainingSteps =
-    options.maxTrainSteps === undefined ? undefined : options.maxTrainSteps * (options.numProcesses ?? 1);
+  const trainingSteps = options.maxTrainSteps === undefined ? undefined : options.maxTrainSteps * (options.numProcesses ?? 1);
   const W = warmupSteps(options.lrWarmupSteps, trainingSteps);
   const kwargs = parseKeyValueArgs(options.lrSchedulerArgs);
   const noWarmup = (what: string) => {
@@ -128,10 +127,7 @@ export function createScheduler(target: SchedulerTarget, options: SdSchedulerOpt
     case 'cosine_with_restarts':
       return new LambdaLR(target, S.cosineWithHardRestarts(W, T, options.lrSchedulerNumCycles ?? 1));
     case 'polynomial':
-      return new LambdaLR(
-        target,
-        S.polynomialDecay(W, T, target.defaults.lr, 1e-7, options.lrSchedulerPower ?? 1),
-      );
+      return new LambdaLR(target, S.polynomialDecay(W, T, target.defaults.lr, 1e-7, options.lrSchedulerPower ?? 1));
     default:
       throw new Error(
         `lr_scheduler: unknown "${name}" (known: constant, constant_with_warmup, linear, cosine, cosine_with_restarts, polynomial)`,

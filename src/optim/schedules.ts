@@ -33,11 +33,7 @@ export function cosine(warmupSteps: number, trainingSteps: number, numCycles = 0
 }
 
 /** Hard restarts: numCycles full decays, then 0 from progress 1 on. */
-export function cosineWithHardRestarts(
-  warmupSteps: number,
-  trainingSteps: number,
-  numCycles = 1,
-): LrLambda {
+export function cosineWithHardRestarts(warmupSteps: number, trainingSteps: number, numCycles = 1): LrLambda {
   return (s) => {
     if (s < warmupSteps) return warmup(s, warmupSteps);
     const progress = (s - warmupSteps) / Math.max(1, trainingSteps - warmupSteps);
@@ -50,13 +46,7 @@ export function cosineWithHardRestarts(
  * Polynomial decay from lrInit to lrEnd. lrInit is the optimizer's default lr for every group
  * (upstream quirk: a group with another lr ends at groupLr·lrEnd/lrInit).
  */
-export function polynomialDecay(
-  warmupSteps: number,
-  trainingSteps: number,
-  lrInit: number,
-  lrEnd = 1e-7,
-  power = 1.0,
-): LrLambda {
+export function polynomialDecay(warmupSteps: number, trainingSteps: number, lrInit: number, lrEnd = 1e-7, power = 1.0): LrLambda {
   if (!(lrInit > lrEnd)) {
     throw new Error(`polynomial: lr_end (${lrEnd}) must be smaller than the initial lr (${lrInit})`);
   }

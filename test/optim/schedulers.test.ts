@@ -64,9 +64,13 @@ test('schedulers reproduce every golden case (lr_used rtol 1e-12)', (t) => {
     const used = c.lr_used as number[][];
     const after = c.get_last_lr_after_step as number[][];
     for (let i = 0; i < used.length; i++) {
-      used[i].forEach((lr, g) => assertClose(opt.paramGroups[g].lr, lr, 1e-12, `${c.case} step ${i} group ${g}`));
+      used[i].forEach((lr, g) => {
+        assertClose(opt.paramGroups[g].lr, lr, 1e-12, `${c.case} step ${i} group ${g}`);
+      });
       sched.step();
-      after[i].forEach((lr, g) => assertClose(sched.getLastLr()[g], lr, 1e-12, `${c.case} after ${i} group ${g}`));
+      after[i].forEach((lr, g) => {
+        assertClose(sched.getLastLr()[g], lr, 1e-12, `${c.case} after ${i} group ${g}`);
+      });
     }
   }
 });
@@ -74,13 +78,11 @@ test('schedulers reproduce every golden case (lr_used rtol 1e-12)', (t) => {
 test('spec check values, W=2 T=10 (spec-training §6)', () => {
   const lambdas = (fn: S.LrLambda) => Array.from({ length: 12 }, (_, s) => fn(s));
   const close = (a: number[], e: number[], what: string) =>
-    a.forEach((v, i) => assert.ok(Math.abs(v - e[i]) < 1e-6, `${what}[${i}] = ${v}, expected ${e[i]}`));
+    a.forEach((v, i) => {
+      assert.ok(Math.abs(v - e[i]) < 1e-6, `${what}[${i}] = ${v}, expected ${e[i]}`);
+    });
   close(lambdas(S.linear(2, 10)), [0, 0.5, 1, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125, 0, 0], 'linear');
-  close(
-    lambdas(S.cosine(2, 10)),
-    [0, 0.5, 1, 0.96194, 0.853553, 0.691342, 0.5, 0.308658, 0.146447, 0.03806, 0, 0.03806],
-    'cosine',
-  );
+  close(lambdas(S.cosine(2, 10)), [0, 0.5, 1, 0.96194, 0.853553, 0.691342, 0.5, 0.308658, 0.146447, 0.03806, 0, 0.03806], 'cosine');
   close(
     lambdas(S.cosineWithHardRestarts(2, 10, 2)),
     [0, 0.5, 1, 0.853553, 0.5, 0.146447, 1, 0.853553, 0.5, 0.146447, 0, 0],
@@ -188,10 +190,7 @@ test('factory errors name the option', () => {
     /CosineAnnealingLR does not require lr_warmup_steps/,
   );
   assert.throws(() => createScheduler(opt(), { lrSchedulerType: 'CosineAnnealingLR' }), /needs T_max/);
-  assert.throws(
-    () => createScheduler(opt(), { lrSchedulerType: 'CosineAnnealingLR', lrSchedulerArgs: ['Tmax=10'] }),
-    /no argument "Tmax"/,
-  );
+  assert.throws(() => createScheduler(opt(), { lrSchedulerType: 'CosineAnnealingLR', lrSchedulerArgs: ['Tmax=10'] }), /no argument "Tmax"/);
   assert.throws(() => createScheduler(opt(), { lrScheduler: 'cosine' }), /needs max_train_steps/);
   assert.throws(() => createScheduler(opt(), { lrScheduler: 'cosin', maxTrainSteps: 5 }), /unknown "cosin"/);
   assert.throws(() => createScheduler(opt(), { lrScheduler: 'linear', maxTrainSteps: 5, lrWarmupSteps: 2.5 }), /lr_warmup_steps/);

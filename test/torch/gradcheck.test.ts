@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { torch } from '../../src/index.ts';
 
 const { F } = torch;
-type T = InstanceType<typeof torch.Tensor>;
+type T = torch.Tensor;
 const f64 = { dtype: 'float64' as const };
 
 function rnd(shape: number[], seed: number, opts: { positive?: boolean; scale?: number } = {}): T {

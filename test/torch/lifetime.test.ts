@@ -26,7 +26,7 @@ test('scope frees what it made, moves what it returns to the outer scope', () =>
 
 test('keep() survives its scope; disposed tensors give a clear error', () => {
   const before = torch.liveTensors();
-  let t: InstanceType<typeof torch.Tensor> | undefined;
+  let t: torch.Tensor | undefined;
   torch.scope(() => {
     t = torch.zeros([2]).keep();
     torch.zeros([3]);
@@ -75,7 +75,7 @@ test('10,000 forward/backward/update steps inside scope keep RSS within 5% of st
       y.backward();
       torch.noGrad(() => {
         for (const p of [w1, w2]) {
-          p.sub_(p.grad as InstanceType<typeof torch.Tensor>, 1e-4);
+          p.sub_(p.grad as torch.Tensor, 1e-4);
           p.grad = undefined;
         }
       });

@@ -52,7 +52,7 @@ function assertMatchesFile(path: string, loaded: safetensors.SafetensorsFile) {
 
 test('round trip of every dtype, 0-dim and empty tensors, metadata', () => {
   torch.scope(() => {
-    const tensors: Record<string, InstanceType<typeof torch.Tensor>> = {};
+    const tensors: Record<string, torch.Tensor> = {};
     for (const dtype of ['float32', 'float64', 'float16', 'bfloat16', 'int64', 'int32', 'int16', 'int8', 'uint8'] as const) {
       tensors[`t_${dtype}`] = torch.arange(0, 12, 1, { dtype }).reshape(3, 4);
     }

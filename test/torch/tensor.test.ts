@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { torch } from '../../src/index.ts';
 
-const arr = (t: InstanceType<typeof torch.Tensor>) => t.toArray();
+const arr = (t: torch.Tensor) => t.toArray();
 
 test('tensor() from nested arrays and typed arrays', () => {
   torch.scope(() => {
@@ -39,7 +39,7 @@ test('every dtype round-trips through data()', () => {
       assert.ok(t.data() instanceof Uint16Array);
       assert.deepEqual(arr(t), [0.5, -2, 3.25]);
     }
-    assert.deepEqual(Array.from(torch.tensor([true, false, true]).data()), [1, 0, 1]);
+    assert.deepEqual(Array.from(torch.tensor([true, false, true]).data() as Uint8Array), [1, 0, 1]);
     // float16 bits: 1.0 is 0x3c00, bfloat16 1.0 is 0x3f80
     assert.equal(torch.ones([1], { dtype: 'float16' }).data()[0], 0x3c00);
     assert.equal(torch.ones([1], { dtype: 'bfloat16' }).data()[0], 0x3f80);
@@ -158,9 +158,9 @@ test('autocast runs matmul in bfloat16 on CPU and restores float32 after', () =>
 test('generic dispatch: any registered op by name, with schema defaults and clear errors', () => {
   torch.scope(() => {
     const x = torch.arange(6, undefined, 1, { dtype: 'float32' }).reshape(2, 3);
-    const r = torch.callOp('aten::sum', 'dim_IntList', x, [1], true) as InstanceType<typeof torch.Tensor>;
+    const r = torch.callOp('aten::sum', 'dim_IntList', x, [1], true) as torch.Tensor;
     assert.deepEqual(r.shape, [2, 1]);
-    const [q, rr] = torch.callOp('linalg_qr', '', torch.eye(3)) as InstanceType<typeof torch.Tensor>[];
+    const [q, rr] = torch.callOp('linalg_qr', '', torch.eye(3)) as torch.Tensor[];
     assert.deepEqual(q.shape, [3, 3]);
     assert.deepEqual(rr.shape, [3, 3]);
     assert.ok(torch.hasOp('aten::conv2d'));
