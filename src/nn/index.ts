@@ -1,0 +1,3 @@
+// torch.nn for lyco: the Module tree and the layers Stable Diffusion uses.
+export { Conv2d, type Conv2dOptions, Embedding, GroupNorm, LayerNorm, Linear, ModuleList } from './layers.ts';
+export { type LoadReport, Module } from './module.ts';

@@ -1,0 +1,143 @@
+// The leaf layers Stable Diffusion is made of, with torch's default initialisation.
+// Forward reads weights through get() so a moved or reloaded tensor is always the current one.
+
+import type { Tensor } from '../torch/index.ts';
+import * as torch from '../torch/index.ts';
+import { Module } from './module.ts';
+
+const { F } = torch;
+
+/** U(-bound, bound): torch's kaiming_uniform(a=sqrt(5)) for weights and its bias rule both give 1/sqrt(fan_in). */
+function uniform(shape: number[], bound: number): Tensor {
+  return torch.scope(() =>
+    torch
+      .rand(shape)
+      .mul(2 * bound)
+      .sub(bound),
+  );
+}
+
+export class Linear extends Module {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    readonly hasBias = true,
+  ) {
+    super();
+    const bound = 1 / Math.sqrt(inFeatures);
+    this.param('weight', uniform([outFeatures, inFeatures], bound));
+    if (hasBias) this.param('bias', uniform([outFeatures], bound));
+  }
+  forward(x: Tensor): Tensor {
+    return F.linear(x, this.get('weight'), this.hasBias ? this.get('bias') : undefined);
+  }
+}
+
+export interface Conv2dOptions {
+  stride?: number;
+  padding?: number;
+  groups?: number;
+  bias?: boolean;
+}
+
+export class Conv2d extends Module {
+  readonly stride: number;
+  readonly padding: number;
+  readonly groups: number;
+  readonly hasBias: boolean;
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    o: Conv2dOptions = {},
+  ) {
+    super();
+    this.stride = o.stride ?? 1;
+    this.padding = o.padding ?? 0;
+    this.groups = o.groups ?? 1;
+    this.hasBias = o.bias ?? true;
+    const bound = 1 / Math.sqrt((inChannels / this.groups) * kernelSize * kernelSize);
+    this.param('weight', uniform([outChannels, inChannels / this.groups, kernelSize, kernelSize], bound));
+    if (this.hasBias) this.param('bias', uniform([outChannels], bound));
+  }
+  forward(x: Tensor): Tensor {
+    return F.conv2d(x, this.get('weight'), this.hasBias ? this.get('bias') : undefined, {
+      stride: this.stride,
+      padding: this.padding,
+      groups: this.groups,
+    });
+  }
+}
+
+export class GroupNorm extends Module {
+  constructor(
+    readonly numGroups: number,
+    readonly numChannels: number,
+    readonly eps = 1e-5,
+    readonly affine = true,
+  ) {
+    super();
+    if (affine) {
+      this.param('weight', torch.ones([numChannels]));
+      this.param('bias', torch.zeros([numChannels]));
+    }
+  }
+  forward(x: Tensor): Tensor {
+    return this.affine
+      ? F.groupNorm(x, this.numGroups, this.get('weight'), this.get('bias'), this.eps)
+      : F.groupNorm(x, this.numGroups, undefined, undefined, this.eps);
+  }
+}
+
+export class LayerNorm extends Module {
+  constructor(
+    readonly normalizedShape: number[],
+    readonly eps = 1e-5,
+    readonly elementwiseAffine = true,
+  ) {
+    super();
+    if (elementwiseAffine) {
+      this.param('weight', torch.ones(normalizedShape));
+      this.param('bias', torch.zeros(normalizedShape));
+    }
+  }
+  forward(x: Tensor): Tensor {
+    return this.elementwiseAffine
+      ? F.layerNorm(x, this.normalizedShape, this.get('weight'), this.get('bias'), this.eps)
+      : F.layerNorm(x, this.normalizedShape, undefined, undefined, this.eps);
+  }
+}
+
+export class Embedding extends Module {
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+  ) {
+    super();
+    this.param('weight', torch.randn([numEmbeddings, embeddingDim]));
+  }
+  forward(ids: Tensor): Tensor {
+    return torch.ops.embedding(this.get('weight'), ids);
+  }
+}
+
+/** Submodules named 0, 1, 2, ... as torch.nn.ModuleList. */
+export class ModuleList<M extends Module = Module> extends Module {
+  readonly items: M[];
+  constructor(items: M[]) {
+    super();
+    this.items = items;
+    items.forEach((m, i) => {
+      this.module(String(i), m);
+    });
+  }
+  get length(): number {
+    return this.items.length;
+  }
+  at(i: number): M {
+    return this.items[i];
+  }
+  [Symbol.iterator](): Iterator<M> {
+    return this.items[Symbol.iterator]();
+  }
+}
