@@ -30,6 +30,35 @@ Napi::Value GeneratorSeed(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(g->current_seed()));
 }
 
+// getRngState(generator?) -> uint8 tensor id; setRngState(id, generator?). The default CPU
+// generator when none is given. Checkpoints store it so a resumed run draws the same noise.
+at::Generator GeneratorArg(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() > i && info[i].IsObject()) return *ToGenerator(info.Env(), info[i]);
+  return at::globalContext().defaultGenerator(c10::Device(c10::kCPU));
+}
+
+Napi::Value GetRngState(const Napi::CallbackInfo& info) {
+  at::Generator g = GeneratorArg(info, 0);
+  try {
+    std::lock_guard<std::mutex> lock(g.mutex());
+    return NewTensor(info.Env(), at::Tensor(g.get_state()));
+  } catch (const std::exception& e) {
+    ThrowTorch(info.Env(), "getRngState", e);
+  }
+}
+
+Napi::Value SetRngState(const Napi::CallbackInfo& info) {
+  at::Tensor& state = ToTensor(info.Env(), info[0], "setRngState");
+  at::Generator g = GeneratorArg(info, 1);
+  try {
+    std::lock_guard<std::mutex> lock(g.mutex());
+    g.set_state(state);
+  } catch (const std::exception& e) {
+    ThrowTorch(info.Env(), "setRngState", e);
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value GradEnabled(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), c10::GradMode::is_enabled()); }
 
 Napi::Value SetGradEnabled(const Napi::CallbackInfo& info) {
@@ -136,7 +165,7 @@ void RegisterRuntime(Napi::Env env, Napi::Object exports) {
       {"setNumThreads", SetNumThreads}, {"getNumThreads", GetNumThreads}, {"manualSeed", ManualSeed},
       {"generatorSeed", GeneratorSeed}, {"gradEnabled", GradEnabled}, {"setGradEnabled", SetGradEnabled},
       {"setAutocast", SetAutocast}, {"cudaAvailable", CudaAvailable}, {"cudaDeviceCount", CudaDeviceCount},
-      {"cudaSynchronize", CudaSynchronize}, {"buildInfo", BuildInfo},
+      {"cudaSynchronize", CudaSynchronize}, {"buildInfo", BuildInfo}, {"getRngState", GetRngState}, {"setRngState", SetRngState},
   };
   for (auto& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
 }

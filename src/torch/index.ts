@@ -9,7 +9,7 @@ export * as ops from './generated/ops.ts';
 export { autocast, enableGrad, isGradEnabled, noGrad } from './grad.ts';
 export { gradcheck } from './gradcheck.ts';
 export { externalBytes, keep, liveTensors, scope } from './lifetime.ts';
-export { Generator, manualSeed } from './random.ts';
+export { Generator, getRngState, manualSeed, setRngState } from './random.ts';
 export { getNumThreads, info, setNumThreads } from './runtime.ts';
 export * as safetensors from './safetensors.ts';
 export { type IndexItem, type Scalar, Tensor } from './tensor.ts';

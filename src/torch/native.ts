@@ -68,6 +68,8 @@ export interface Native {
   manualSeed(seed: number): void;
   Generator: new (device: string, seed?: number) => NativeGenerator;
   generatorSeed(g: NativeGenerator, seed?: number): number;
+  getRngState(g?: NativeGenerator): number;
+  setRngState(state: number, g?: NativeGenerator): void;
   gradEnabled(): boolean;
   setGradEnabled(enabled: boolean): boolean;
   setAutocast(deviceType: 'cpu' | 'cuda', enabled: boolean, dtype: number): [boolean, number];

@@ -6,6 +6,14 @@ export function manualSeed(seed: number): void {
   native.manualSeed(seed);
 }
 
+/** The default CPU generator's state (a uint8 tensor), to save with a checkpoint. */
+export function getRngState(): Tensor {
+  return Tensor.fromId(native.getRngState());
+}
+export function setRngState(state: Tensor): void {
+  native.setRngState(state.id);
+}
+
 /** An independent random stream (torch.Generator); pass it to randn/rand/dropout. */
 export class Generator {
   readonly handle: NativeGenerator;
@@ -20,5 +28,12 @@ export class Generator {
   }
   initialSeed(): number {
     return native.generatorSeed(this.handle);
+  }
+  getState(): Tensor {
+    return Tensor.fromId(native.getRngState(this.handle));
+  }
+  setState(state: Tensor): this {
+    native.setRngState(state.id, this.handle);
+    return this;
   }
 }

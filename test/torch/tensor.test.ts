@@ -217,3 +217,21 @@ test('a seed gives the same tensors in a separate process', async () => {
   const here = torch.scope(() => torch.randn([6]).toArray());
   assert.deepEqual(JSON.parse(out.trim()), here);
 });
+
+test('RNG state saved and restored replays the same draws (default and explicit generators)', () => {
+  torch.scope(() => {
+    torch.manualSeed(3);
+    torch.randn([10]);
+    const state = torch.getRngState();
+    const a = torch.randn([5]).toArray();
+    torch.randn([7]);
+    torch.setRngState(state);
+    assert.deepEqual(torch.randn([5]).toArray(), a);
+    const g = new torch.Generator({ seed: 11 });
+    torch.rand([3], { generator: g });
+    const gs = g.getState();
+    const b = torch.rand([4], { generator: g }).toArray();
+    g.setState(gs);
+    assert.deepEqual(torch.rand([4], { generator: g }).toArray(), b);
+  });
+});
