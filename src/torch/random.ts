@@ -1,5 +1,6 @@
 // Seeded random number generation: the global seed and explicit generators.
 import { type NativeGenerator, native } from './native.ts';
+import { Tensor } from './tensor.ts';
 
 /** Seeds the default generators (CPU, and CUDA when present), like torch.manual_seed. */
 export function manualSeed(seed: number): void {
