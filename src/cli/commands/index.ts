@@ -2,8 +2,14 @@
 import type { Command } from 'commander';
 import { register as registerDedupe } from './dedupe.ts';
 import { register as registerDemo } from './demo.ts';
+import { register as registerInit } from './init.ts';
+import { register as registerPlan } from './plan.ts';
+import { register as registerPresets } from './presets.ts';
 
 export function registerCommands(program: Command): void {
   registerDemo(program);
   registerDedupe(program);
+  registerPresets(program);
+  registerInit(program);
+  registerPlan(program);
 }
