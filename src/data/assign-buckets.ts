@@ -54,10 +54,8 @@ export function adjustMinMaxBucketReso(p: BucketParams): { min: number; max: num
     max = adj;
   }
   const [w, h] = p.resolution;
-  if (Math.min(w, h) < min)
-    throw new BucketError(`min_bucket_reso ${min} is larger than resolution ${w}x${h}; lower min_bucket_reso`);
-  if (Math.max(w, h) > max)
-    throw new BucketError(`max_bucket_reso ${max} is smaller than resolution ${w}x${h}; raise max_bucket_reso`);
+  if (Math.min(w, h) < min) throw new BucketError(`min_bucket_reso ${min} is larger than resolution ${w}x${h}; lower min_bucket_reso`);
+  if (Math.max(w, h) > max) throw new BucketError(`max_bucket_reso ${max} is smaller than resolution ${w}x${h}; raise max_bucket_reso`);
   return { min, max, warnings };
 }
 

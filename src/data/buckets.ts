@@ -13,12 +13,7 @@ export type Ltrb = readonly [number, number, number, number];
  * min_bucket_reso to max_bucket_reso in bucket_reso_steps the tallest height that keeps the
  * area, and its transpose. Sorted by (width, height).
  */
-export function makeBucketResolutions(
-  maxReso: Size,
-  minSize = 256,
-  maxSize = 1024,
-  divisible = 64,
-): Size[] {
+export function makeBucketResolutions(maxReso: Size, minSize = 256, maxSize = 1024, divisible = 64): Size[] {
   const maxArea = maxReso[0] * maxReso[1];
   const seen = new Map<string, Size>();
   const add = (w: number, h: number) => seen.set(`${w}x${h}`, [w, h]);
@@ -72,9 +67,7 @@ export class BucketManager<T = string> {
   ) {
     if (maxSize !== undefined) {
       if (maxReso && (maxSize < maxReso[0] || maxSize < maxReso[1]))
-        throw new BucketError(
-          `max_bucket_reso ${maxSize} is smaller than resolution ${maxReso[0]}x${maxReso[1]}; raise max_bucket_reso`,
-        );
+        throw new BucketError(`max_bucket_reso ${maxSize} is smaller than resolution ${maxReso[0]}x${maxReso[1]}; raise max_bucket_reso`);
       if (minSize !== undefined && maxSize < minSize)
         throw new BucketError(`max_bucket_reso ${maxSize} is smaller than min_bucket_reso ${minSize}`);
     }

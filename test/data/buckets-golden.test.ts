@@ -4,14 +4,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  BucketError,
-  BucketManager,
-  centerCropOffset,
-  getCropLtrb,
-  makeBucketResolutions,
-  type Size,
-} from '../../src/data/buckets.ts';
+import { BucketError, BucketManager, centerCropOffset, getCropLtrb, makeBucketResolutions, type Size } from '../../src/data/buckets.ts';
 import { goldenDir } from '../helpers/golden.ts';
 
 interface GoldenImage {
@@ -39,8 +32,7 @@ interface GoldenManager {
   images: GoldenImage[];
 }
 
-const close = (a: number, b: number, what: string) =>
-  assert.ok(Math.abs(a - b) <= 1e-12, `${what}: ${a} vs golden ${b}`);
+const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-12, `${what}: ${a} vs golden ${b}`);
 
 function runManager(g: GoldenManager, fixedBucket: boolean, label: string): void {
   const a = g.bucket_manager_args;
@@ -85,7 +77,9 @@ function runManager(g: GoldenManager, fixedBucket: boolean, label: string): void
     assert.deepEqual(c.resized, img.resized_size, `${tag} resized_size`);
     close(c.ar, img.ar_error as number, `${tag} ar_error`);
     const ltrb = getCropLtrb(c.reso, img.image_size);
-    (img.crop_ltrb as number[]).forEach((v, k) => close(ltrb[k], v, `${tag} crop_ltrb[${k}]`));
+    (img.crop_ltrb as number[]).forEach((v, k) => {
+      close(ltrb[k], v, `${tag} crop_ltrb[${k}]`);
+    });
     assert.deepEqual(centerCropOffset(c.reso, c.resized), img.center_crop_offset_xy, `${tag} center crop offset`);
     assert.equal(bm.bucketId(c.reso), img.bucket_id_after_sort, `${tag} bucket id after sort`);
   });
