@@ -1,4 +1,5 @@
 // lyco's library API: `import { torch, safetensors } from 'lyco'`.
+
+export * as optim from './optim/index.ts';
 export * as torch from './torch/index.ts';
 export * as safetensors from './torch/safetensors.ts';
-export * as optim from './optim/index.ts';
