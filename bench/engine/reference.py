@@ -27,19 +27,25 @@ def small_ops(n):
 
 
 small_ops(20000)
-t = time.perf_counter()
-small_ops(n_ops)
-out["small_ops_per_s"] = n_ops / (time.perf_counter() - t)
+best = 0.0
+for _ in range(5):
+    t = time.perf_counter()
+    small_ops(n_ops)
+    best = max(best, n_ops / (time.perf_counter() - t))
+out["small_ops_per_s"] = best
 
+# Best of 5 rounds, as run.ts does.
 for n in (1024, 4096):
     a = torch.randn(n, n)
     b = torch.randn(n, n)
-    torch.mm(a, b)
     reps = 20 if n == 1024 else 3
-    t = time.perf_counter()
-    for _ in range(reps):
-        torch.mm(a, b)
-    dt = (time.perf_counter() - t) / reps
-    out[f"matmul{n}_gflops"] = 2 * n**3 / dt / 1e9
+    best = 0.0
+    for _ in range(5):
+        t = time.perf_counter()
+        for _ in range(reps):
+            torch.mm(a, b)
+        dt = (time.perf_counter() - t) / reps
+        best = max(best, 2 * n**3 / dt / 1e9)
+    out[f"matmul{n}_gflops"] = best
 
 print(json.dumps(out))

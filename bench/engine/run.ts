@@ -44,17 +44,21 @@ function time(fn: () => void): number {
 
 const lyco: Record<string, number> = {};
 smallOps(20_000);
-lyco.small_ops_per_s = nOps / time(() => smallOps(nOps));
+lyco.small_ops_per_s = Math.max(...[0, 1, 2, 3, 4].map(() => nOps / time(() => smallOps(nOps))));
+// Best of 5 rounds for each side: the machine's other work only ever slows a round down.
 for (const n of [1024, 4096]) {
   torch.scope(() => {
     const a = torch.randn([n, n]);
     const b = torch.randn([n, n]);
-    a.mm(b);
     const reps = n === 1024 ? 20 : 3;
-    const dt = time(() => {
-      for (let i = 0; i < reps; i++) torch.scope(() => a.mm(b));
-    });
-    lyco[`matmul${n}_gflops`] = (2 * n ** 3) / (dt / reps) / 1e9;
+    let best = 0;
+    for (let round = 0; round < 5; round++) {
+      const dt = time(() => {
+        for (let i = 0; i < reps; i++) a.mm(b).dispose();
+      });
+      best = Math.max(best, (2 * n ** 3) / (dt / reps) / 1e9);
+    }
+    lyco[`matmul${n}_gflops`] = best;
   });
 }
 
