@@ -131,8 +131,8 @@ export abstract class Module {
       for (const map of [m.params, m.buffers]) {
         for (const [n, t] of map) {
           const floating = t.dtype.startsWith('float') || t.dtype === 'bfloat16';
+          if ((!floating || !target.dtype || t.dtype === target.dtype) && (!target.device || t.device === target.device)) continue;
           const moved = torch.noGrad(() => t.to({ dtype: floating ? target.dtype : undefined, device: target.device }));
-          if (moved.id === t.id) continue;
           moved.keep();
           if (map === m.params && t.requiresGrad) moved.requiresGrad = true;
           map.set(n, moved);
