@@ -11,6 +11,8 @@
 //
 // Non-leaf inputs that require grad (e.g. the time embedding, made by ordinary ops) are detached
 // once per tape; their accumulated grads are pushed into the original graph at the end.
+// The tape holds its own handles (kept) to every input and output, since the model's scopes free
+// theirs; they are released by backward() or dispose(). Segment outputs are valid until then.
 // Segments must be deterministic (no dropout with p > 0): the replay must equal the first run.
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
@@ -33,7 +35,11 @@ function floating(t: Tensor): boolean {
 /** Backprops Σ outputs[i]·grads[i] in one pass over the graph (direct when there is one). */
 function backwardMany(outputs: Tensor[], grads: (Tensor | undefined)[]): void {
   torch.scope(() => {
-    const pairs = outputs.map((o, i) => [o, grads[i]] as const).filter(([o, g]) => g !== undefined && o.requiresGrad);
+    // A tensor listed twice (a block returning its hidden state also as a skip) counts once.
+    const seen = new Set<Tensor>();
+    const pairs = outputs
+      .map((o, i) => [o, grads[i]] as const)
+      .filter(([o, g]) => g !== undefined && o.requiresGrad && !seen.has(o) && seen.add(o) !== undefined);
     if (pairs.length === 0) return;
     if (pairs.length === 1) {
       pairs[0][0].backward(pairs[0][1]);
@@ -51,7 +57,10 @@ function backwardMany(outputs: Tensor[], grads: (Tensor | undefined)[]): void {
  */
 export class CheckpointTape {
   private segments: Segment[] = [];
-  private detached = new Map<Tensor, Tensor>();
+  /** Non-leaf input → [a differentiable alias of it (survives the model's scopes), its detached leaf]. */
+  private detached = new Map<Tensor, [Tensor, Tensor]>();
+  /** Handles this tape made and must free. */
+  private owned = new Set<Tensor>();
 
   /** Runs fn with this tape active: checkpoint() calls inside it are recorded. */
   record<T>(fn: () => T): T {
@@ -68,23 +77,46 @@ export class CheckpointTape {
     return this.segments.length;
   }
 
-  /** Stand-in for a non-leaf input: a detached leaf, the same one for every segment. */
-  leafFor(x: Tensor): Tensor {
-    if (!x.requiresGrad || x.isLeaf) return x;
-    let leaf = this.detached.get(x);
-    if (!leaf) {
-      leaf = x.detach().requiresGrad_(true);
-      this.detached.set(x, leaf);
+  private own(t: Tensor): Tensor {
+    this.owned.add(t.keep());
+    return t;
+  }
+
+  /**
+   * The tape's handle for an input: itself when the tape made it (an earlier segment's output);
+   * a detached leaf (one per tensor) for a non-leaf that requires grad; otherwise an alias, which
+   * outlives the model's scope and still routes gradient to a leaf such as the user's input.
+   */
+  private inputFor(x: Tensor): Tensor {
+    if (this.owned.has(x)) return x;
+    if (x.requiresGrad && !x.isLeaf) {
+      let pair = this.detached.get(x);
+      if (!pair) {
+        pair = [this.own(torch.ops.alias(x)), this.own(torch.noGrad(() => x.detach()).requiresGrad_(true))];
+        this.detached.set(x, pair);
+      }
+      return pair[1];
     }
-    return leaf;
+    return this.own(torch.ops.alias(x));
   }
 
   run(fn: SegmentFn, inputs: Tensor[]): Tensor[] {
-    const mapped = inputs.map((x) => this.leafFor(x));
+    const mapped = inputs.map((x) => this.inputFor(x));
     const outputs = torch.noGrad(() => torch.scope(() => fn(...mapped)));
-    for (const o of outputs) if (floating(o)) o.requiresGrad = true;
+    for (const o of outputs) {
+      this.own(o);
+      if (floating(o)) o.requiresGrad = true;
+    }
     this.segments.push({ fn, inputs: mapped, outputs });
     return outputs;
+  }
+
+  /** Frees what the tape holds without backprop (e.g. after an error in the step). */
+  dispose(): void {
+    for (const t of this.owned) t.dispose();
+    this.owned = new Set();
+    this.segments = [];
+    this.detached = new Map();
   }
 
   /** loss.backward() through the checkpointed segments; the tape is empty afterwards. */
@@ -101,15 +133,14 @@ export class CheckpointTape {
       });
       for (const o of seg.outputs) if (o.requiresGrad) o.grad = undefined;
     }
-    const originals = [...this.detached.keys()];
+    const pairs = [...this.detached.values()];
     torch.scope(() =>
       backwardMany(
-        originals,
-        originals.map((x) => this.detached.get(x)!.grad),
+        pairs.map(([orig]) => orig),
+        pairs.map(([, leaf]) => leaf.grad),
       ),
     );
-    this.segments = [];
-    this.detached = new Map();
+    this.dispose();
   }
 }
 

@@ -108,11 +108,7 @@ for (const [name, withProjection] of [
   });
 }
 
-// todo until nn/checkpoint.ts keeps what its tape holds: its detached leaves and segment
-// inputs/outputs are made inside the model's forward scope and freed before tape.backward()
-// (passes with those tensors kept; see the report of issue 3).
-const tapeLifetime = 'CheckpointTape must keep() the leaves/inputs/outputs it replays';
-test('gradient checkpointing of the encoder layers gives the same gradients', { todo: tapeLifetime }, (t) => {
+test('gradient checkpointing of the encoder layers gives the same gradients', (t) => {
   const dir = goldenDir(t, 'models/text_encoders/clip_g_tiny');
   if (!dir) return;
   const { model, io } = load(dir, true);
