@@ -62,7 +62,7 @@ test('checkpointing lowers the peak memory of a UNet forward+backward', (t) => {
   const run = (mode: string) => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', script, dir, mode], {
       encoding: 'utf8',
-      env: { ...process.env, OMP_NUM_THREADS: '1' },
+      env: { ...process.env, LYCO_NUM_THREADS: '1', MALLOC_ARENA_MAX: '1' },
     });
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout.trim().split('\n').pop()!) as { baseKiB: number; peakKiB: number; liveAfterForward: number };
