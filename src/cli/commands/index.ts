@@ -2,7 +2,10 @@
 import type { Command } from 'commander';
 import { register as registerDedupe } from './dedupe.ts';
 import { register as registerDemo } from './demo.ts';
+import { register as registerExtract } from './extract.ts';
 import { register as registerInit } from './init.ts';
+import { register as registerInspect } from './inspect.ts';
+import { register as registerMerge } from './merge.ts';
 import { register as registerPlan } from './plan.ts';
 import { register as registerPresets } from './presets.ts';
 
@@ -12,4 +15,7 @@ export function registerCommands(program: Command): void {
   registerPresets(program);
   registerInit(program);
   registerPlan(program);
+  registerInspect(program);
+  registerMerge(program);
+  registerExtract(program);
 }

@@ -1,0 +1,80 @@
+// LoKr (LyCORIS algo=lokr): ΔW = scale·kron(W1, W2), W1 (a, c) = lokr_w1 | lokr_w1_a·lokr_w1_b,
+// W2 (b, d[, k, k]) = lokr_w2 | lokr_w2_a·lokr_w2_b | tucker(lokr_t2, ...); layout by lokrLayout.
+// When both factors are full, LyCORIS overwrites alpha with dim: scale 1, stored alpha = dim — so
+// with the guide's preset (dim 1024/alpha 1024, conv 512/512) alpha is silently ignored.
+import type { Module } from '../nn/index.ts';
+import type { Tensor } from '../torch/index.ts';
+import * as torch from '../torch/index.ts';
+import { AdapterModule, type AdapterOptions } from './base.ts';
+import { type LokrLayout, type LokrLayoutOptions, lokrDiff, lokrLayout } from './functional/lokr.ts';
+import { kaimingSqrt5, zerosInit } from './init.ts';
+import { resolveAlpha } from './scale.ts';
+
+export interface LokrOptions extends AdapterOptions, LokrLayoutOptions {
+  dim: number;
+  alpha?: number | null;
+}
+
+const KEYS = ['lokr_w1', 'lokr_w1_a', 'lokr_w1_b', 'lokr_w2', 'lokr_w2_a', 'lokr_w2_b', 'lokr_t2'] as const;
+
+export class LokrModule extends AdapterModule {
+  readonly algo = 'lokr' as const;
+  readonly dim: number;
+  /** The alpha stored in the file (dim when both factors are full). */
+  readonly alpha: number;
+  readonly scale: number;
+  readonly layout: LokrLayout;
+  /** True when the user's alpha was replaced by dim (full W1 and W2). */
+  readonly alphaForced: boolean;
+
+  constructor(loraName: string, target: Module, o: LokrOptions) {
+    super(loraName, target, o);
+    this.dim = o.dim;
+    this.layout = lokrLayout(this.layer.shape, o.dim, o);
+    const fullFull = this.layout.useW1 && this.layout.useW2;
+    const alpha = resolveAlpha(o.alpha, o.dim);
+    this.alphaForced = fullFull && alpha !== o.dim;
+    this.alpha = fullFull ? o.dim : alpha;
+    this.scale = this.alpha / o.dim;
+    const init = { generator: o.generator, device: this.device };
+    const s = this.layout.shapes;
+    // LyCORIS zero-init: the big factor's last piece (w2, or w2_b) starts at 0 so ΔW₀ = 0.
+    for (const k of KEYS) {
+      if (!s[k]) continue;
+      const zero = k === 'lokr_w2' || k === 'lokr_w2_b';
+      this.param(k, zero ? zerosInit(s[k], init) : kaimingSqrt5(s[k], init));
+    }
+    this.buffer('alpha', torch.tensor(this.alpha));
+    this.initDora();
+  }
+
+  private weights() {
+    const s = this.layout.shapes;
+    const g = (k: string) => (s[k] ? this.get(k) : undefined);
+    return {
+      w1: g('lokr_w1'),
+      w1a: g('lokr_w1_a'),
+      w1b: g('lokr_w1_b'),
+      w2: g('lokr_w2'),
+      w2a: g('lokr_w2_a'),
+      w2b: g('lokr_w2_b'),
+      t2: g('lokr_t2'),
+    };
+  }
+
+  deltaWeight(train = false): Tensor {
+    const d = lokrDiff(this.weights(), this.layer.shape, this.scale);
+    return train ? this.dropRows(d) : d;
+  }
+
+  protected adapterForward(x: Tensor): Tensor {
+    return this.rebuildForward(x, this.deltaWeight(this.training));
+  }
+
+  /** LyCORIS: every stored factor × ratio^(1/k), k = number of factor tensors. */
+  protected scaleFactors(ratio: number): void {
+    const present = KEYS.filter((k) => this.layout.shapes[k]);
+    const f = ratio ** (1 / present.length);
+    for (const k of present) this.get(k).mul_(f);
+  }
+}
