@@ -1,5 +1,7 @@
 // diffusers configs of the full-size models a single-file checkpoint holds (the values
 // sd-scripts writes when it converts: create_unet_diffusers_config / DIFFUSERS_SDXL_UNET_CONFIG).
+
+import { CLIP_L, type CLIPTextConfig, OPEN_CLIP_BIGG, OPEN_CLIP_H } from '../clip/config.ts';
 import type { UNet2DConditionConfig } from '../unet/config.ts';
 import type { AutoencoderKLConfig } from '../vae/autoencoder-kl.ts';
 
@@ -67,42 +69,9 @@ export function vaeConfig(family: Family): AutoencoderKLConfig {
   };
 }
 
-/** transformers CLIPTextConfig values of the text encoders (the other engineer's models read these). */
-export function textEncoderConfigs(family: Family): Record<string, Record<string, unknown>> {
-  const base = { vocab_size: 49408, max_position_embeddings: 77, layer_norm_eps: 1e-5, bos_token_id: 0, eos_token_id: 2, pad_token_id: 1 };
-  const clipL = {
-    ...base,
-    hidden_size: 768,
-    intermediate_size: 3072,
-    num_hidden_layers: 12,
-    num_attention_heads: 12,
-    hidden_act: 'quick_gelu',
-    projection_dim: 768,
-  };
-  if (family === 'sd1') return { text_encoder: clipL };
-  if (family === 'sd2') {
-    return {
-      text_encoder: {
-        ...base,
-        hidden_size: 1024,
-        intermediate_size: 4096,
-        num_hidden_layers: 23,
-        num_attention_heads: 16,
-        hidden_act: 'gelu',
-        projection_dim: 512,
-      },
-    };
-  }
-  return {
-    text_encoder: clipL,
-    text_encoder_2: {
-      ...base,
-      hidden_size: 1280,
-      intermediate_size: 5120,
-      num_hidden_layers: 32,
-      num_attention_heads: 20,
-      hidden_act: 'gelu',
-      projection_dim: 1280,
-    },
-  };
+/** transformers CLIPTextConfig values of each family's text encoders (defined with the CLIP model). */
+export function textEncoderConfigs(family: Family): Record<string, CLIPTextConfig> {
+  if (family === 'sd1') return { text_encoder: CLIP_L };
+  if (family === 'sd2') return { text_encoder: OPEN_CLIP_H };
+  return { text_encoder: CLIP_L, text_encoder_2: OPEN_CLIP_BIGG };
 }
