@@ -4,6 +4,8 @@
 // `cond_stage_model.transformer.text_model…`, SDXL `conditioner.embedders.0.transformer…`).
 // kohya's diffusers-style U-Net names are mapped to LDM names with A1111's rules (spec §5.1).
 
+import { sgmPath, unetLayoutFromPaths } from './unet-naming.ts';
+
 const RESNET: Record<string, string> = {
   conv1: 'in_layers_2',
   conv2: 'out_layers_3',
@@ -44,17 +46,33 @@ const PREFIXES: [string, string[]][] = [
   ['text_encoder_2.', ['lora_te2_']],
 ];
 
-/** lora_name → checkpoint key stem (without `.weight`), for every 2-D/4-D `.weight` of the checkpoint. */
+/**
+ * lora_name → checkpoint key stem (without `.weight`), for every `.weight` of the checkpoint.
+ * diffusers U-Net weights are also indexed under their SGM names, which kohya's SDXL adapters use.
+ */
 export function loraKeyIndex(keys: Iterable<string>): Map<string, string> {
   const index = new Map<string, string>();
+  const unetStems: [string, string][] = [];
   for (const key of keys) {
     if (!key.endsWith('.weight')) continue;
     const stem = key.slice(0, -'.weight'.length);
     const hit = PREFIXES.find(([p]) => stem.startsWith(p));
     if (hit) {
       for (const pre of hit[1]) index.set(pre + stem.slice(hit[0].length).replaceAll('.', '_'), stem);
+      if (hit[0] === 'unet.') unetStems.push([stem.slice(hit[0].length), stem]);
     } else if (stem.startsWith('text_model.')) index.set(`lora_te_${stem.replaceAll('.', '_')}`, stem);
-    else index.set(`lora_unet_${stem.replaceAll('.', '_')}`, stem);
+    else {
+      index.set(`lora_unet_${stem.replaceAll('.', '_')}`, stem);
+      unetStems.push([stem, stem]);
+    }
+  }
+  const layout = unetLayoutFromPaths(unetStems.map(([p]) => p));
+  if (layout) {
+    for (const [path, stem] of unetStems) {
+      const sgm = sgmPath(path, layout);
+      const name = sgm && `lora_unet_${sgm.replaceAll('.', '_')}`;
+      if (name && !index.has(name)) index.set(name, stem);
+    }
   }
   return index;
 }

@@ -58,6 +58,19 @@ export function moduleDelta(m: Map<string, Tensor>, weight: Tensor): { delta: Te
   }
 }
 
+/** W' − W at multiplier m as loaders apply it (DoRA included), float32, for a base weight `w`. */
+export function effectiveDelta(m: Map<string, Tensor>, w: Tensor, multiplier = 1): { delta: Tensor; biasDelta?: Tensor } {
+  return torch.scope(() => {
+    const wf = w.float();
+    const { delta, biasDelta } = moduleDelta(m, w);
+    const dora = m.get('dora_scale');
+    const d = dora
+      ? applyDora(wf.add(delta), dora.float(), dora.shape[0] === w.shape[0] && dora.shape[1] === 1, multiplier).sub(wf)
+      : delta.mul(multiplier);
+    return { delta: d, biasDelta: biasDelta?.mul(multiplier) };
+  });
+}
+
 export interface MergeReport {
   merged: number;
   /** Adapter modules with no matching checkpoint weight (names). */

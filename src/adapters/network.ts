@@ -15,6 +15,9 @@ import { LohaModule } from './loha.ts';
 import { LokrModule } from './lokr.ts';
 import { IA3_ON_INPUT, IA3_RULES, kohyaRules, type LycorisPreset, lycorisRules, type PresetRules } from './presets.ts';
 import { findTargets, type Target } from './targets.ts';
+import { sgmPath, unetLayoutOf, usesSgmNames } from './unet-naming.ts';
+
+export type { Algo } from './base.ts';
 
 export type NetworkModuleName = 'networks.lora' | 'networks.dylora' | 'lycoris.kohya';
 
@@ -58,6 +61,8 @@ export interface NetworkConfig {
 export interface NetworkModels {
   unet?: Module;
   textEncoders?: Module[];
+  /** How U-Net modules are named: kohya uses SGM paths for SDXL (default: 'sgm' for an SDXL U-Net, else 'diffusers'). */
+  unetNames?: 'diffusers' | 'sgm';
 }
 
 export interface ParamGroup {
@@ -70,6 +75,15 @@ export interface MaxNormStats {
   keysScaled: number;
   meanNorm: number;
   maxNorm: number;
+}
+
+/** The U-Net path renamer kohya's naming needs (SGM paths for SDXL), or undefined. */
+function unetRenamer(models: NetworkModels): ((path: string) => string | undefined) | undefined {
+  const unet = models.unet;
+  if (!unet) return undefined;
+  const sgm = models.unetNames ? models.unetNames === 'sgm' : usesSgmNames(unet);
+  const layout = sgm ? unetLayoutOf(unet) : undefined;
+  return layout ? (p) => sgmPath(p, layout) : undefined;
 }
 
 export class AdapterNetwork extends Module {
@@ -91,9 +105,10 @@ export class AdapterNetwork extends Module {
       groups.push([tes.length === 1 ? 'lora_te' : `lora_te${i + 1}`, te, 'text_encoder', rules.te]);
     });
     groups.push(['lora_unet', models.unet, 'unet', rules.unet]);
+    const unetRename = unetRenamer(models);
     for (const [prefix, root, part, r] of groups) {
       if (!root) continue;
-      for (const t of findTargets(root, prefix, r)) {
+      for (const t of findTargets(root, prefix, r, part === 'unet' ? unetRename : undefined)) {
         const a = this.makeAdapter(t);
         if (!a) continue;
         this.module(t.loraName, a);

@@ -4,7 +4,8 @@
 //  - name targets: modules whose full dotted path equals a listed name (LyCORIS ≥ 3 `full` preset);
 //  - substring targets: any Linear / Conv2d whose full path contains a listed string (iA3 in
 //    LyCORIS 1.8–2.2).
-// lora_name = prefix + "_" + path with "." → "_" (spec §3.2).
+// lora_name = prefix + "_" + path with "." → "_" (spec §3.2), the path optionally renamed first
+// (SDXL: diffusers → SGM paths, see ./sgm-names.ts).
 import type { Module } from '../nn/index.ts';
 import { type LayerInfo, layerInfo } from './layer.ts';
 
@@ -18,6 +19,8 @@ export interface Target {
   loraName: string;
   /** Dotted path from the model root (diffusers/transformers names). */
   path: string;
+  /** The path the name was built from (path, or its SGM form for SDXL). */
+  namedPath: string;
   module: Module;
   layer: LayerInfo;
   /** Class name of the enclosing target module (class rules only). */
@@ -33,8 +36,8 @@ export function className(m: Module): string {
   return m.constructor.name;
 }
 
-/** Every targeted layer under root, in module order, each once. */
-export function findTargets(root: Module, prefix: string, rules: TargetRules): Target[] {
+/** Every targeted layer under root, in module order, each once; `rename` maps a path to the one the name uses. */
+export function findTargets(root: Module, prefix: string, rules: TargetRules, rename?: (path: string) => string | undefined): Target[] {
   const out: Target[] = [];
   const seen = new Set<string>();
   const add = (path: string, module: Module, parentClass?: string) => {
@@ -42,7 +45,8 @@ export function findTargets(root: Module, prefix: string, rules: TargetRules): T
     const layer = layerInfo(module);
     if (!layer) return;
     seen.add(path);
-    out.push({ loraName: loraName(prefix, path), path, module, layer, parentClass });
+    const namedPath = rename?.(path) ?? path;
+    out.push({ loraName: loraName(prefix, namedPath), path, namedPath, module, layer, parentClass });
   };
   const classes = new Set(rules.classes ?? []);
   const names = new Set(rules.names ?? []);

@@ -27,6 +27,17 @@ export class PyRandom {
     this.initByArray(key);
   }
 
+  /** Python's `random.getstate()` in plain JSON: the 624 words and the position (for resuming a run). */
+  getState(): { mt: number[]; mti: number } {
+    return { mt: Array.from(this.mt), mti: this.mti };
+  }
+
+  setState(s: { mt: readonly number[]; mti: number }): void {
+    if (s.mt.length !== N) throw new Error(`PyRandom state must have ${N} words, got ${s.mt.length}`);
+    this.mt.set(s.mt);
+    this.mti = s.mti;
+  }
+
   private initGenrand(s: number): void {
     const mt = this.mt;
     mt[0] = s >>> 0;

@@ -3,6 +3,7 @@
 // unless a dtype is asked for. Pickle files are refused: unpickling can run arbitrary code.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
+import { withoutInit } from '../nn/index.ts';
 import type { DType, Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import {
@@ -63,9 +64,14 @@ function fileDtype(sd: Map<string, Tensor>): DType {
   return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'float32';
 }
 
-function build<M extends UNet2DConditionModel | AutoencoderKL>(m: M, sd: Map<string, Tensor>, dtype: DType | undefined, source: string): M {
-  const target = dtype ?? fileDtype(sd);
-  if (target !== 'float32') m.to({ dtype: target });
+/** Builds without random init, directly in the target dtype (the load writes every weight). */
+function build<M extends UNet2DConditionModel | AutoencoderKL>(
+  make: () => M,
+  sd: Map<string, Tensor>,
+  dtype: DType | undefined,
+  source: string,
+): M {
+  const m = withoutInit(make, { dtype: dtype ?? fileDtype(sd) });
   m.loadStateDict(sd, { strict: true, source });
   return m;
 }
@@ -79,8 +85,8 @@ function loadSingleFile(path: string, o: LoadOptions): LoadedModel {
   const want = new Set(o.components ?? ['unet', 'vae']);
   const result: LoadedModel = { path, family, textEncoders: {}, unused: plan.unused, release: () => file.dispose() };
   if (want.has('unet'))
-    result.unet = build(new UNet2DConditionModel(o.unetConfig ?? unetConfig(family)), parts.unet, o.dtype, `${path} (unet)`);
-  if (want.has('vae')) result.vae = build(new AutoencoderKL(o.vaeConfig ?? vaeConfig(family)), parts.vae, o.dtype, `${path} (vae)`);
+    result.unet = build(() => new UNet2DConditionModel(o.unetConfig ?? unetConfig(family)), parts.unet, o.dtype, `${path} (unet)`);
+  if (want.has('vae')) result.vae = build(() => new AutoencoderKL(o.vaeConfig ?? vaeConfig(family)), parts.vae, o.dtype, `${path} (vae)`);
   const te = textEncoderConfigs(family);
   for (const c of ['text_encoder', 'text_encoder_2'] as const) {
     if (te[c]) result.textEncoders[c] = { config: te[c], stateDict: parts[c as Component] };
@@ -131,13 +137,13 @@ function loadDiffusersFolder(root: string, o: LoadOptions): LoadedModel {
   }
   if (want.has('unet')) {
     const u = readComponent('unet')!;
-    result.unet = build(new UNet2DConditionModel(u.config as UNet2DConditionConfig), u.weights, o.dtype, u.path);
+    result.unet = build(() => new UNet2DConditionModel(u.config as UNet2DConditionConfig), u.weights, o.dtype, u.path);
     u.weights.dispose();
   }
   if (want.has('vae')) {
     const v = readComponent('vae');
     if (v) {
-      result.vae = build(new AutoencoderKL(v.config as AutoencoderKLConfig), v.weights, o.dtype, v.path);
+      result.vae = build(() => new AutoencoderKL(v.config as AutoencoderKLConfig), v.weights, o.dtype, v.path);
       v.weights.dispose();
     }
   }

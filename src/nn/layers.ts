@@ -1,19 +1,23 @@
-// The leaf layers Stable Diffusion is made of, with torch's default initialisation.
-// Forward reads weights through get() so a moved or reloaded tensor is always the current one.
+// The leaf layers Stable Diffusion is made of, with torch's default initialisation (skipped
+// inside withoutInit, see ./init.ts). Forward reads weights through get() so a moved or
+// reloaded tensor is always the current one.
 
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
+import { paramStorage } from './init.ts';
 import { Module } from './module.ts';
 
 const { F } = torch;
 
 /** U(-bound, bound): torch's kaiming_uniform(a=sqrt(5)) for weights and its bias rule both give 1/sqrt(fan_in). */
 function uniform(shape: number[], bound: number): Tensor {
-  return torch.scope(() =>
-    torch
-      .rand(shape)
-      .mul(2 * bound)
-      .sub(bound),
+  return paramStorage(shape, () =>
+    torch.scope(() =>
+      torch
+        .rand(shape)
+        .mul(2 * bound)
+        .sub(bound),
+    ),
   );
 }
 
@@ -78,8 +82,14 @@ export class GroupNorm extends Module {
   ) {
     super();
     if (affine) {
-      this.param('weight', torch.ones([numChannels]));
-      this.param('bias', torch.zeros([numChannels]));
+      this.param(
+        'weight',
+        paramStorage([numChannels], () => torch.ones([numChannels])),
+      );
+      this.param(
+        'bias',
+        paramStorage([numChannels], () => torch.zeros([numChannels])),
+      );
     }
   }
   forward(x: Tensor): Tensor {
@@ -97,8 +107,14 @@ export class LayerNorm extends Module {
   ) {
     super();
     if (elementwiseAffine) {
-      this.param('weight', torch.ones(normalizedShape));
-      this.param('bias', torch.zeros(normalizedShape));
+      this.param(
+        'weight',
+        paramStorage(normalizedShape, () => torch.ones(normalizedShape)),
+      );
+      this.param(
+        'bias',
+        paramStorage(normalizedShape, () => torch.zeros(normalizedShape)),
+      );
     }
   }
   forward(x: Tensor): Tensor {
@@ -114,7 +130,10 @@ export class Embedding extends Module {
     readonly embeddingDim: number,
   ) {
     super();
-    this.param('weight', torch.randn([numEmbeddings, embeddingDim]));
+    this.param(
+      'weight',
+      paramStorage([numEmbeddings, embeddingDim], () => torch.randn([numEmbeddings, embeddingDim])),
+    );
   }
   forward(ids: Tensor): Tensor {
     return torch.ops.embedding(this.get('weight'), ids);

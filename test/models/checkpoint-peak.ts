@@ -13,9 +13,9 @@ unet.gradientCheckpointing = mode === 'checkpoint';
 const before = process.resourceUsage().maxRSS;
 let peakLive = 0;
 torch.scope(() => {
-  const x = torch.randn([2, 4, 24, 24]);
-  const ctx = torch.randn([2, 77, 32]);
-  const ts = torch.tensor([10n, 900n]);
+  const x = torch.randn([4, 4, 24, 24]);
+  const ctx = torch.randn([4, 77, 32]);
+  const ts = torch.tensor([10n, 900n, 300n, 600n]);
   const tape = new CheckpointTape();
   const loss = tape.record(() => unet.forward(x, ts, ctx).square().mean());
   peakLive = torch.liveTensors();

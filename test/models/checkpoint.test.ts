@@ -67,8 +67,10 @@ test('checkpointing lowers the peak memory of a UNet forward+backward', (t) => {
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout.trim().split('\n').pop()!) as { baseKiB: number; peakKiB: number; liveAfterForward: number };
   };
-  const plain = run('plain');
-  const ckpt = run('checkpoint');
+  // Peak RSS is a high-water mark with some allocator noise: take the lower of two runs each.
+  const best = (mode: string) => [run(mode), run(mode)].reduce((a, b) => (b.peakKiB - b.baseKiB < a.peakKiB - a.baseKiB ? b : a));
+  const plain = best('plain');
+  const ckpt = best('checkpoint');
   const plainMiB = (plain.peakKiB - plain.baseKiB) / 1024;
   const ckptMiB = (ckpt.peakKiB - ckpt.baseKiB) / 1024;
   t.diagnostic(

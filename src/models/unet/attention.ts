@@ -14,6 +14,32 @@ export const attentionSettings = {
 /** Dropout placeholder so that `to_out.1` / `ff.net.1` exist as in diffusers (no parameters). */
 class Dropout extends Module {}
 
+const SDPA = torch.hasOp('aten::scaled_dot_product_attention', '');
+
+/**
+ * Without a fused kernel (libtorch < 2.0): the scale rides in baddbmm's alpha, as upstream's
+ * AttnProcessor does, instead of a separate pass over the (tokens × keys) scores, forward and backward.
+ */
+function scaledScores(q: Tensor, k: Tensor, v: Tensor): Tensor {
+  return torch.scope(() => {
+    const [b, h, n, d] = q.shape;
+    const m = k.shape[2];
+    const q3 = q.reshape(b * h, n, d);
+    const kT = k.reshape(b * h, m, d).transpose(1, 2);
+    const alpha = 1 / Math.sqrt(d);
+    // libtorch 1.13's CPU kernel for small products (d·n·m < 400) computes out·beta + alpha·qk
+    // on an uninitialised `out`, so beta = 0 turned leftover infs into NaN (a tiny UNet's 2x2
+    // mid-block attention); there, multiply after bmm, which is what that kernel means to do.
+    const scores =
+      d * n * m < 400
+        ? q3.bmm(kT).mul(alpha)
+        : torch.baddbmm(torch.empty([b * h, n, m], { dtype: q.dtype, device: q.device }), q3, kT, { beta: 0, alpha });
+    return F.softmax(scores, -1)
+      .bmm(v.reshape(b * h, m, d))
+      .reshape(b, h, n, d);
+  });
+}
+
 /**
  * softmax(q kᵀ / √d) v over [batch, heads, tokens, dim]. Upcast runs q·k and softmax in float32
  * (SD2's `upcast_attention`) when the inputs are half precision.
@@ -25,7 +51,7 @@ export function attend(q: Tensor, k: Tensor, v: Tensor, upcast: boolean): Tensor
     const [b, h, n, d] = q.shape;
     const slice = attentionSettings.sliceSize;
     const run = (qq: Tensor, kk: Tensor, vv: Tensor): Tensor => {
-      if (!up) return F.scaledDotProductAttention(qq, kk, vv);
+      if (!up) return SDPA ? F.scaledDotProductAttention(qq, kk, vv) : scaledScores(qq, kk, vv);
       const probs = F.softmax(
         qq
           .to('float32')

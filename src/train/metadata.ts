@@ -1,0 +1,132 @@
+// The ss_* training metadata sd-scripts writes into every adapter it saves (train_network.py:
+// train, metadata built once, then ss_training_finished_at / ss_steps / ss_epoch per save),
+// from the options as kohya_ss passed them. Values are Python str() renderings.
+import { basename } from 'node:path';
+import { adapterMetadata } from '../adapters/metadata.ts';
+import type { NetworkConfig } from '../adapters/network.ts';
+import { pyFloat, pyStr } from '../adapters/py-str.ts';
+import type { TrainConfig } from '../config/index.ts';
+import type { LoadedDataset } from '../data/load-dataset.ts';
+import type { TrainingPlan } from './plan.ts';
+
+export interface MetadataContext {
+  passed: TrainConfig;
+  cfg: TrainConfig;
+  network: NetworkConfig;
+  plan: TrainingPlan;
+  dataset: LoadedDataset;
+  modelPath: string;
+  baseModel: 'sd_v1' | 'sd_v2' | 'sd_v2_v';
+  optimizerDescription: string;
+  sessionId: number;
+  trainingStartedAt: number;
+  mixedPrecision: string;
+}
+
+/** Python's json.dumps (", " and ": " separators, ensure_ascii) of nested dicts, lists and numbers. */
+export function pyJson(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : pyFloat(v);
+  if (typeof v === 'string')
+    return JSON.stringify(v).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (Array.isArray(v)) return `[${v.map(pyJson).join(', ')}]`;
+  return `{${Object.entries(v as Record<string, unknown>)
+    .map(([k, x]) => `${pyJson(k)}: ${pyJson(x)}`)
+    .join(', ')}}`;
+}
+
+function tagFrequency(ds: LoadedDataset): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const e of ds.images) {
+    const dir = basename(e.subset.image_dir);
+    const f = (out[dir] ??= {});
+    for (const tag of e.caption.split(',')) {
+      const t = tag.trim().toLowerCase();
+      if (t) f[t] = (f[t] ?? 0) + 1;
+    }
+  }
+  return out;
+}
+
+/** Metadata of a save made after `step` optimizer steps in `epoch`, finished at `now` (unix seconds). */
+export function trainingMetadata(x: MetadataContext, step: number, epoch: number, now: number): Record<string, string> {
+  const p = x.passed;
+  const c = x.cfg;
+  const [w, h] = x.dataset.params.resolution;
+  const dirs: Record<string, { n_repeats: number; img_count: number }> = {};
+  for (const e of x.dataset.images) {
+    const d = basename(e.subset.image_dir);
+    dirs[d] ??= { n_repeats: e.numRepeats, img_count: 0 };
+    dirs[d].img_count++;
+  }
+  const buckets: Record<string, { resolution: number[]; count: number }> = {};
+  x.dataset.buckets.manager.resos.forEach((r, i) => {
+    buckets[String(i)] = { resolution: [...r], count: x.dataset.buckets.manager.buckets[i].length };
+  });
+  const extra: Record<string, string> = {
+    ss_session_id: String(x.sessionId),
+    ss_training_started_at: String(x.trainingStartedAt),
+    ss_training_finished_at: String(now),
+    ss_learning_rate: pyStr(p.learning_rate, true),
+    ss_text_encoder_lr: pyStr(p.text_encoder_lr ?? null, true),
+    ss_unet_lr: pyStr(p.unet_lr ?? null, true),
+    ss_num_train_images: String(x.dataset.numTrainImages),
+    ss_num_reg_images: String(x.dataset.numRegImages),
+    ss_num_batches_per_epoch: String(x.plan.batchesPerEpoch),
+    ss_num_epochs: String(x.plan.epochs),
+    ss_gradient_checkpointing: pyStr(p.gradient_checkpointing),
+    ss_gradient_accumulation_steps: String(p.gradient_accumulation_steps),
+    ss_max_train_steps: String(c.max_train_steps),
+    ss_lr_warmup_steps: String(c.lr_warmup_steps),
+    ss_lr_scheduler: c.lr_scheduler_type || c.lr_scheduler,
+    ss_mixed_precision: x.mixedPrecision,
+    ss_full_fp16: pyStr(p.full_fp16),
+    ss_clip_skip: pyStr(p.clip_skip ?? null),
+    ss_max_token_length: pyStr(p.max_token_length ?? null),
+    ss_cache_latents: pyStr(p.cache_latents),
+    ss_seed: pyStr(p.seed ?? null),
+    ss_lowram: 'False',
+    ss_noise_offset: pyStr(c.noise_offset ?? null),
+    ss_multires_noise_iterations: pyStr(c.multires_noise_iterations ?? null),
+    ss_multires_noise_discount: pyStr(c.multires_noise_discount),
+    ss_adaptive_noise_scale: pyStr(c.adaptive_noise_scale ?? null),
+    ss_optimizer: x.optimizerDescription,
+    ss_max_grad_norm: pyStr(c.max_grad_norm, true),
+    ss_caption_dropout_rate: pyStr(p.caption_dropout_rate, true),
+    ss_caption_dropout_every_n_epochs: String(p.caption_dropout_every_n_epochs),
+    ss_caption_tag_dropout_rate: pyStr(p.caption_tag_dropout_rate, true),
+    ss_prior_loss_weight: pyStr(p.prior_loss_weight, true),
+    ss_min_snr_gamma: pyStr(p.min_snr_gamma ?? null),
+    ss_batch_size_per_device: String(c.train_batch_size),
+    ss_total_batch_size: String(c.train_batch_size * c.gradient_accumulation_steps),
+    ss_resolution: `(${w}, ${h})`,
+    ss_shuffle_caption: pyStr(p.shuffle_caption),
+    ss_keep_tokens: String(p.keep_tokens),
+    ss_enable_bucket: pyStr(x.dataset.params.enable_bucket),
+    ss_min_bucket_reso: String(x.dataset.params.min_bucket_reso),
+    ss_max_bucket_reso: String(x.dataset.params.max_bucket_reso),
+    ss_bucket_no_upscale: pyStr(x.dataset.params.bucket_no_upscale),
+    ss_color_aug: pyStr(p.color_aug),
+    ss_flip_aug: pyStr(p.flip_aug),
+    ss_random_crop: pyStr(p.random_crop),
+    ss_dataset_dirs: pyJson(dirs),
+    ss_tag_frequency: pyJson(tagFrequency(x.dataset)),
+    ss_bucket_info: pyJson({ buckets }),
+    ss_steps: String(step),
+    ss_epoch: String(epoch),
+  };
+  return adapterMetadata({
+    config: x.network,
+    networkArgs: Object.keys(p.network_args).length ? p.network_args : undefined,
+    trainingComment: p.training_comment,
+    outputName: c.output_name,
+    title: c.output_name ?? `LoRA@${x.trainingStartedAt}`,
+    baseModel: x.baseModel,
+    sdModelName: basename(x.modelPath),
+    resolution: [w, h],
+    scaleWeightNorms: p.scale_weight_norms,
+    date: new Date(now * 1000),
+    extra,
+  });
+}

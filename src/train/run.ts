@@ -1,0 +1,112 @@
+// The shapes of a training run: what `train()` takes and returns, and the live state the loop,
+// the setup and the saves share.
+import type { AdapterNetwork } from '../adapters/network.ts';
+import type { LoadedConfig, TrainConfig } from '../config/index.ts';
+import type { EpochSampler } from '../data/epoch-batches.ts';
+import type { LatentCache } from '../data/latent-cache.ts';
+import type { LoadedDataset } from '../data/load-dataset.ts';
+import type { PyRandom } from '../data/py-random.ts';
+import type { DlrSpikeDetector, Spike, SpikeOptions, SpikePolicy } from '../monitor/spike.ts';
+import type { SummaryWriter } from '../monitor/tensorboard.ts';
+import type { LRScheduler } from '../optim/index.ts';
+import type * as torch from '../torch/index.ts';
+import type { Tensor } from '../torch/index.ts';
+import type { SaveKind } from './artifacts.ts';
+import type { Progress, RunMeta } from './checkpoint-state.ts';
+import type { Interrupt } from './faults.ts';
+import type { LossRecorder } from './loss-recorder.ts';
+import type { MetadataContext } from './metadata.ts';
+import type { AnyOptimizer } from './optimizer-config.ts';
+import type { TrainProgress } from './progress-bar.ts';
+import type { SampleRunner } from './sampling.ts';
+import type { PlannedRun } from './setup-data.ts';
+import type { RunModels } from './setup-models.ts';
+import type { StepContext } from './step.ts';
+
+export interface TrainHooks {
+  /** Called after every optimizer step (tests plant d*lr spikes here). */
+  afterOptimizerStep?(step: number, optimizer: AnyOptimizer): void;
+  /** Replaces a micro-batch's loss value before it is checked (tests plant NaN here). */
+  lossValue?(step: number, loss: number): number;
+}
+
+export interface TrainOptions {
+  /** Config file (kohya_ss GUI JSON or sd-scripts TOML). */
+  config: string;
+  model?: string;
+  data?: string;
+  output?: string;
+  outputName?: string;
+  tokenizer?: string;
+  /** A `-state` folder to continue from. */
+  resume?: string;
+  dlrSpike?: SpikePolicy;
+  spikeOptions?: Partial<SpikeOptions>;
+  applyAllKeys?: boolean;
+  keepTMax?: boolean;
+  /** sd-scripts options that override the file (`--resolution 32,32`). */
+  argv?: string[];
+  /** Show the progress bar (default: when stderr is a TTY). */
+  progress?: boolean;
+  log?: (line: string) => void;
+  hooks?: TrainHooks;
+  /** Install SIGINT/SIGTERM handlers (the CLI does; library callers may not want them). */
+  handleSignals?: boolean;
+}
+
+export interface SaveRecord {
+  kind: SaveKind;
+  step: number;
+  epoch: number;
+  file: string;
+  stateDir?: string;
+}
+
+export interface TrainResult {
+  outputDir: string;
+  logDir: string;
+  globalStep: number;
+  plannedSteps: number;
+  saves: SaveRecord[];
+  finalFile?: string;
+  spikes: Spike[];
+  /** Why the run ended before its planned steps. */
+  stopped?: 'interrupt' | 'spike';
+  /** The step to use as max_train_steps / T_max after a spike. */
+  cutoff?: number;
+  rolledBackTo?: number;
+  samples: string[];
+}
+
+export interface Run {
+  opts: TrainOptions;
+  loaded: LoadedConfig;
+  cfg: TrainConfig;
+  planned: PlannedRun;
+  models: RunModels;
+  network: AdapterNetwork;
+  params: Tensor[];
+  optimizer: AnyOptimizer;
+  groupNames: string[];
+  scheduler: LRScheduler;
+  dataset: LoadedDataset;
+  cache: LatentCache;
+  sampler: EpochSampler;
+  seed: number;
+  /** Where the loop is: what a state saved now resumes from. */
+  position: Progress;
+  noiseGenerator: torch.Generator;
+  pyNoise: PyRandom;
+  step: StepContext;
+  losses: LossRecorder;
+  detector?: DlrSpikeDetector;
+  writer: SummaryWriter;
+  meta: RunMeta;
+  metaCtx: MetadataContext;
+  outputDir: string;
+  result: TrainResult;
+  progress: TrainProgress;
+  interrupt: Interrupt;
+  sampleRunner?: SampleRunner;
+  lastSave?: string;
+}

@@ -1,0 +1,103 @@
+// One micro-batch of sd-scripts' loop (train_network.py process_batch): cached latents → text
+// conditioning → noise, timesteps and noisy latents → UNet with the network → weighted loss →
+// backward of loss / gradient_accumulation_steps (through the checkpoint tape when gradient
+// checkpointing is on). And the optimizer step that follows each accumulation.
+import type { AdapterNetwork } from '../adapters/network.ts';
+import type { TrainConfig } from '../config/index.ts';
+import type { Batch } from '../data/epoch-batches.ts';
+import type { LatentCache } from '../data/latent-cache.ts';
+import { conditionalLoss, huberThreshold, postProcessLoss } from '../diffusion/loss-weights.ts';
+import { getVelocity, type NoiseSource, noiseNoisyLatentsAndTimesteps } from '../diffusion/noise.ts';
+import { encodeSd } from '../models/clip/index.ts';
+import { type MaxTokenLength, sdScriptsInputIds } from '../models/tokenizer/index.ts';
+import { CheckpointTape } from '../nn/checkpoint.ts';
+import type { LRScheduler } from '../optim/index.ts';
+import type { Tensor } from '../torch/index.ts';
+import * as torch from '../torch/index.ts';
+import { clipGradNorm } from './grad-clip.ts';
+import type { AnyOptimizer } from './optimizer-config.ts';
+import type { RunModels } from './setup-models.ts';
+
+export interface StepContext {
+  cfg: TrainConfig;
+  models: RunModels;
+  network: AdapterNetwork;
+  cache: LatentCache;
+  noise: NoiseSource;
+  /** Text encoder adapters are trained (a text_encoder group exists). */
+  trainTextEncoder: boolean;
+  /** 'bfloat16' on the CPU, 'float16' with CUDA; undefined: float32. */
+  autocast?: 'bfloat16' | 'float16';
+}
+
+/** [B, chunks, 77] int64 ids for the batch's captions (sd-scripts' 75-token chunks). */
+function captionIds(ctx: StepContext, captions: string[]): Tensor {
+  const rows = captions.map((c) => sdScriptsInputIds(ctx.models.tokenizer, c, ctx.cfg.max_token_length as MaxTokenLength | undefined));
+  const chunks = rows[0].length;
+  const flat = BigInt64Array.from(rows.flat(2).map((v) => BigInt(v)));
+  return torch.fromTypedArray(flat, [captions.length, chunks, rows[0][0].length]);
+}
+
+function withAutocast<T>(ctx: StepContext, fn: () => T): T {
+  return ctx.autocast ? torch.autocast(ctx.autocast, fn) : fn();
+}
+
+/**
+ * Forward and backward of one micro-batch inside the caller's scope; returns the loss value
+ * (before the division by gradient_accumulation_steps), which is NaN/inf when training diverged.
+ */
+export function microStep(ctx: StepContext, batch: Batch): number {
+  const { cfg, models } = ctx;
+  const latents = torch.stack(batch.items.map((it) => ctx.cache.get(it.entry, it.flipped))).mul(models.vae.scalingFactor);
+  const ids = captionIds(
+    ctx,
+    batch.items.map((it) => it.caption),
+  );
+  const encode = () => withAutocast(ctx, () => encodeSd(models.textEncoder, ids, cfg.clip_skip));
+  const tape = cfg.gradient_checkpointing ? new CheckpointTape() : undefined;
+  try {
+    const states = ctx.trainTextEncoder ? encode() : torch.noGrad(encode);
+    const nb = noiseNoisyLatentsAndTimesteps(cfg, models.schedule.alphasCumprod, latents, ctx.noise);
+    const forward = () => withAutocast(ctx, () => models.unet.forward(nb.noisyLatents, nb.timesteps, states));
+    const pred = (tape ? tape.record(forward) : forward()).to('float32');
+    const target = cfg.v_parameterization ? getVelocity(models.schedule.alphasCumprod, latents, nb.noise, nb.timesteps) : nb.noise;
+    const huberC = huberThreshold({ loss_type: cfg.loss_type }, nb.timesteps, models.schedule.alphasCumprod);
+    let perSample = conditionalLoss(pred, target.to('float32'), cfg.loss_type, 'none', huberC).mean([1, 2, 3]);
+    const weights = batch.items.map((it) => it.lossWeight);
+    if (weights.some((w) => w !== 1)) perSample = perSample.mul(torch.tensor(weights));
+    perSample = postProcessLoss(perSample, nb.timesteps, models.schedule.allSnr, cfg);
+    const loss = perSample.mean();
+    const value = loss.item();
+    if (!Number.isFinite(value)) return value;
+    const scaled = loss.div(cfg.gradient_accumulation_steps);
+    if (tape) withAutocast(ctx, () => tape.backward(scaled));
+    else scaled.backward();
+    return value;
+  } finally {
+    tape?.dispose();
+  }
+}
+
+export interface OptimizerStepResult {
+  gradNorm: number;
+  maxNorm?: { keysScaled: number; meanNorm: number; maxNorm: number };
+}
+
+/** After an accumulation: clip, optimizer.step, scheduler.step (once per optimizer step), zero_grad, max-norm. */
+export function optimizerStep(
+  cfg: TrainConfig,
+  network: AdapterNetwork,
+  params: readonly Tensor[],
+  optimizer: AnyOptimizer,
+  scheduler: LRScheduler,
+): OptimizerStepResult {
+  const gradNorm = cfg.max_grad_norm > 0 ? clipGradNorm(params, cfg.max_grad_norm) : Number.NaN;
+  optimizer.step();
+  scheduler.step();
+  optimizer.zeroGrad();
+  const maxNorm =
+    cfg.scale_weight_norms !== undefined
+      ? torch.noGrad(() => torch.scope(() => network.applyMaxNormRegularization(cfg.scale_weight_norms as number)))
+      : undefined;
+  return { gradNorm, maxNorm };
+}
