@@ -10,10 +10,9 @@ import { after, before, test } from 'node:test';
 import { PyRandom } from '../../src/data/py-random.ts';
 import { tinyArgs, type Workspace, workspace } from './harness.ts';
 
-// Each repetition is two CLI processes (~2-4 s of CPU on the 2-core CI box). The issue's ten
-// exceed the suite's time budget, so the default runs 3; LYCO_KILL_REPS=10 npm test -- train/kill
-// runs all ten.
-const REPS = Number(process.env.LYCO_KILL_REPS ?? 3);
+// Each repetition is two CLI processes (~2-4 s of CPU on the 2-core CI box); the issue asks for
+// ten, about a minute and a half of the suite. LYCO_KILL_REPS=N runs another count.
+const REPS = Number(process.env.LYCO_KILL_REPS ?? 10);
 const STEPS = 12; // 3 images × 4 epochs
 const BIN = join(import.meta.dirname, '../../bin/lyco.mjs');
 // One intra-op thread: the tiny model gains nothing from more, and parallel test files compete for cores.
