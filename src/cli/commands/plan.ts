@@ -78,6 +78,7 @@ interface PlanOptions {
   buckets?: number[];
   images?: number;
   repeats: number;
+  data?: string;
 }
 
 function points(ps: readonly PlanPoint[]): string {
@@ -91,6 +92,7 @@ export function register(program: Command): void {
     .command('plan')
     .description('steps per epoch, total optimizer steps, T_max, save and sample points for a config')
     .argument('<config>', 'kohya_ss GUI JSON or sd-scripts TOML')
+    .option('--data <dir>', 'dataset folder with N_name subfolders (train_data_dir), as for lyco train')
     .option('--json', 'print the plan as JSON (stepsPerEpoch, totalSteps, tMax, ...)')
     .option('--apply-all-keys', 'apply every key as written instead of as kohya_ss passed them')
     .option('--keep-t-max', "keep the config's T_max instead of setting it to the planned steps")
@@ -98,7 +100,7 @@ export function register(program: Command): void {
     .option('--images <n>', 'number of images, one bucket (instead of scanning)', parsePositive)
     .option('--repeats <n>', 'repeats for --images', parsePositive, 1)
     .action(async (file: string, o: PlanOptions) => {
-      const loaded = loadConfig(file, { applyAllKeys: o.applyAllKeys });
+      const loaded = loadConfig(file, { applyAllKeys: o.applyAllKeys, argv: o.data ? ['--train_data_dir', o.data] : undefined });
       let counts: DatasetCounts;
       if (o.buckets) counts = { datasets: [{ bucketCounts: o.buckets }], lines: [] };
       else if (o.images !== undefined) counts = { datasets: [{ bucketCounts: [o.images * o.repeats] }], lines: [] };
