@@ -1,5 +1,6 @@
 // The CLIP BPE tokenizer of Stable Diffusion, offline, from the user's own vocabulary files.
 export { basicClean } from './basic-clean.ts';
+export { type BuildVocabOptions, type BuiltVocab, buildClipVocab, writeVocabFiles } from './build-vocab.ts';
 export { type MaxTokenLength, sdScriptsInputIds } from './chunks.ts';
 export { CLIPTokenizer, type ClipTokenizerOptions, type EncodeOptions, type TextFix, whitespaceClean } from './clip-tokenizer.ts';
 export { fixText } from './ftfy-lite.ts';
