@@ -1,8 +1,9 @@
 // bench/train: seconds per optimizer step of the guide's iA3 and LoKr presets (as written:
-// Prodigy, gradient checkpointing, min-SNR, multires noise, text encoder trained) on the tiny
-// SD-architecture model of test/train, with the peak RSS of each run (one child process per
-// preset, so the peaks are separate). Prints only.
-//   node --import tsx bench/train/run.ts [--steps N] [--threads N]
+// Prodigy, gradient checkpointing, min-SNR, multires noise) with the peak RSS of each run (one
+// child process per preset and section, so the peaks are separate). Prints only.
+// - tiny: the whole `lyco train` loop on test/train's tiny SD model (text encoder trained);
+// - sd15: a full-size SD1.5-layout UNet at 32x32 latents, batch 1 (sd15-unet.ts).
+//   node --import tsx bench/train/run.ts [--section tiny|sd15] [--steps N] [--sd15-steps N] [--threads N]
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -10,7 +11,9 @@ import { parseArgs } from 'node:util';
 const { values: args } = parseArgs({
   options: {
     preset: { type: 'string' },
+    section: { type: 'string' },
     steps: { type: 'string', default: '30' },
+    'sd15-steps': { type: 'string', default: '4' },
     threads: { type: 'string' },
   },
 });
@@ -53,19 +56,52 @@ async function one(preset: 'ia3' | 'lokr', steps: number): Promise<void> {
   );
 }
 
-if (args.preset) {
-  await one(args.preset as 'ia3' | 'lokr', Number(args.steps));
-} else {
+async function sd15(preset: 'ia3' | 'lokr', steps: number): Promise<void> {
+  const { torch } = await import('../../src/index.ts');
+  const { benchSd15Unet } = await import('./sd15-unet.ts');
+  if (args.threads) torch.setNumThreads(Number(args.threads));
+  console.log(JSON.stringify(benchSd15Unet(preset, steps)));
+}
+
+/** Runs this file for one preset and section in a child process; returns its JSON line. */
+function child(section: string, preset: string): Record<string, number | string | boolean> {
   const self = fileURLToPath(import.meta.url);
-  console.log('lyco train bench: guide presets on the tiny model (UNet 16/32, CLIP 2x32, 32x32 images → 8x8 latents, batch 1)');
-  for (const preset of ['ia3', 'lokr']) {
-    const extra = args.threads ? ['--threads', args.threads] : [];
-    const out = execFileSync(process.execPath, ['--import', 'tsx', self, '--preset', preset, '--steps', String(args.steps), ...extra], {
+  const extra = args.threads ? ['--threads', args.threads] : [];
+  const steps = section === 'sd15' ? (args['sd15-steps'] as string) : (args.steps as string);
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', self, '--section', section, '--preset', preset, '--steps', steps, ...extra],
+    {
       encoding: 'utf8',
-    });
-    const r = JSON.parse(out.trim().split('\n').pop() as string);
+    },
+  );
+  return JSON.parse(out.trim().split('\n').pop() as string);
+}
+
+if (args.preset) {
+  const preset = args.preset as 'ia3' | 'lokr';
+  if (args.section === 'sd15') await sd15(preset, Number(args.steps));
+  else await one(preset, Number(args.steps));
+} else {
+  const sections = args.section ? [args.section] : ['tiny', 'sd15'];
+  if (sections.includes('tiny')) {
+    console.log('lyco train bench: guide presets on the tiny model (UNet 16/32, CLIP 2x32, 32x32 images → 8x8 latents, batch 1)');
+    for (const preset of ['ia3', 'lokr']) {
+      const r = child('tiny', preset);
+      console.log(
+        `${preset.padEnd(5)} ${(r.secondsPerStep as number).toFixed(4)} s/step over ${r.steps} steps (run ${r.totalSeconds} s incl. setup), peak RSS ${r.peakRssMiB} MiB, ${r.threads} threads`,
+      );
+    }
+  }
+  if (sections.includes('sd15')) {
     console.log(
-      `${preset.padEnd(5)} ${r.secondsPerStep.toFixed(4)} s/step over ${r.steps} steps (run ${r.totalSeconds} s incl. setup), peak RSS ${r.peakRssMiB} MiB, ${r.threads} threads`,
+      'SD1.5-layout UNet (860M random frozen weights, float32), 32x32 latents, batch 1, random [1, 77, 768] text states, UNet network only',
     );
+    for (const preset of ['ia3', 'lokr']) {
+      const r = child('sd15', preset);
+      console.log(
+        `${preset.padEnd(5)} ${(r.secondsPerStep as number).toFixed(3)} s/step over ${r.steps} steps (first left out; setup ${r.setupSeconds} s), ${r.modules} modules, ${r.trainedValues} values, loss finite ${r.lossFinite}, peak RSS ${r.peakRssMiB} MiB, ${r.threads} threads`,
+      );
+    }
   }
 }

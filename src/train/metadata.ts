@@ -8,15 +8,17 @@ import { pyFloat, pyStr } from '../adapters/py-str.ts';
 import type { TrainConfig } from '../config/index.ts';
 import type { LoadedDataset } from '../data/load-dataset.ts';
 import type { TrainingPlan } from './plan.ts';
+import type { BaseModelVersion } from './setup-models.ts';
 
 export interface MetadataContext {
   passed: TrainConfig;
   cfg: TrainConfig;
   network: NetworkConfig;
   plan: TrainingPlan;
-  dataset: LoadedDataset;
+  /** The run's datasets; the first one's params (resolution, buckets) stand for the run. */
+  datasets: LoadedDataset[];
   modelPath: string;
-  baseModel: 'sd_v1' | 'sd_v2' | 'sd_v2_v';
+  baseModel: BaseModelVersion;
   optimizerDescription: string;
   sessionId: number;
   trainingStartedAt: number;
@@ -36,9 +38,9 @@ export function pyJson(v: unknown): string {
     .join(', ')}}`;
 }
 
-function tagFrequency(ds: LoadedDataset): Record<string, Record<string, number>> {
+function tagFrequency(datasets: readonly LoadedDataset[]): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {};
-  for (const e of ds.images) {
+  for (const e of datasets.flatMap((ds) => ds.images)) {
     const dir = basename(e.subset.image_dir);
     const f = (out[dir] ??= {});
     for (const tag of e.caption.split(',')) {
@@ -53,17 +55,22 @@ function tagFrequency(ds: LoadedDataset): Record<string, Record<string, number>>
 export function trainingMetadata(x: MetadataContext, step: number, epoch: number, now: number): Record<string, string> {
   const p = x.passed;
   const c = x.cfg;
-  const [w, h] = x.dataset.params.resolution;
+  const first = x.datasets[0];
+  const [w, h] = first.params.resolution;
   const dirs: Record<string, { n_repeats: number; img_count: number }> = {};
-  for (const e of x.dataset.images) {
+  for (const e of x.datasets.flatMap((ds) => ds.images)) {
     const d = basename(e.subset.image_dir);
     dirs[d] ??= { n_repeats: e.numRepeats, img_count: 0 };
     dirs[d].img_count++;
   }
   const buckets: Record<string, { resolution: number[]; count: number }> = {};
-  x.dataset.buckets.manager.resos.forEach((r, i) => {
-    buckets[String(i)] = { resolution: [...r], count: x.dataset.buckets.manager.buckets[i].length };
-  });
+  // Several datasets: their buckets listed one after the other.
+  for (const ds of x.datasets) {
+    ds.buckets.manager.resos.forEach((r, i) => {
+      buckets[String(Object.keys(buckets).length)] = { resolution: [...r], count: ds.buckets.manager.buckets[i].length };
+    });
+  }
+  const sum = (f: (ds: LoadedDataset) => number) => x.datasets.reduce((a, ds) => a + f(ds), 0);
   const extra: Record<string, string> = {
     ss_session_id: String(x.sessionId),
     ss_training_started_at: String(x.trainingStartedAt),
@@ -71,8 +78,8 @@ export function trainingMetadata(x: MetadataContext, step: number, epoch: number
     ss_learning_rate: pyStr(p.learning_rate, true),
     ss_text_encoder_lr: pyStr(p.text_encoder_lr ?? null, true),
     ss_unet_lr: pyStr(p.unet_lr ?? null, true),
-    ss_num_train_images: String(x.dataset.numTrainImages),
-    ss_num_reg_images: String(x.dataset.numRegImages),
+    ss_num_train_images: String(sum((ds) => ds.numTrainImages)),
+    ss_num_reg_images: String(sum((ds) => ds.numRegImages)),
     ss_num_batches_per_epoch: String(x.plan.batchesPerEpoch),
     ss_num_epochs: String(x.plan.epochs),
     ss_gradient_checkpointing: pyStr(p.gradient_checkpointing),
@@ -103,15 +110,15 @@ export function trainingMetadata(x: MetadataContext, step: number, epoch: number
     ss_resolution: `(${w}, ${h})`,
     ss_shuffle_caption: pyStr(p.shuffle_caption),
     ss_keep_tokens: String(p.keep_tokens),
-    ss_enable_bucket: pyStr(x.dataset.params.enable_bucket),
-    ss_min_bucket_reso: String(x.dataset.params.min_bucket_reso),
-    ss_max_bucket_reso: String(x.dataset.params.max_bucket_reso),
-    ss_bucket_no_upscale: pyStr(x.dataset.params.bucket_no_upscale),
+    ss_enable_bucket: pyStr(first.params.enable_bucket),
+    ss_min_bucket_reso: String(first.params.min_bucket_reso),
+    ss_max_bucket_reso: String(first.params.max_bucket_reso),
+    ss_bucket_no_upscale: pyStr(first.params.bucket_no_upscale),
     ss_color_aug: pyStr(p.color_aug),
     ss_flip_aug: pyStr(p.flip_aug),
     ss_random_crop: pyStr(p.random_crop),
     ss_dataset_dirs: pyJson(dirs),
-    ss_tag_frequency: pyJson(tagFrequency(x.dataset)),
+    ss_tag_frequency: pyJson(tagFrequency(x.datasets)),
     ss_bucket_info: pyJson({ buckets }),
     ss_steps: String(step),
     ss_epoch: String(epoch),

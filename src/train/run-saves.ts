@@ -36,7 +36,7 @@ export function restore(run: Run, dir: string): Progress {
   }
   const s = loadTrainState(dir, live(run));
   // A fresh sampler replays the data order from the seed up to the saved position.
-  run.sampler = makeSampler(run.dataset, run.cfg, run.seed);
+  run.sampler = makeSampler(run.datasets, run.cfg, run.seed);
   run.pyNoise.setState(s.pyNoise);
   run.losses.load(s.lossRecorder);
   if (s.spike) run.detector = DlrSpikeDetector.fromState(s.spike);

@@ -2,8 +2,6 @@
 // the setup and the saves share.
 import type { AdapterNetwork } from '../adapters/network.ts';
 import type { LoadedConfig, TrainConfig } from '../config/index.ts';
-import type { EpochSampler } from '../data/epoch-batches.ts';
-import type { LatentCache } from '../data/latent-cache.ts';
 import type { LoadedDataset } from '../data/load-dataset.ts';
 import type { PyRandom } from '../data/py-random.ts';
 import type { DlrSpikeDetector, Spike, SpikeOptions, SpikePolicy } from '../monitor/spike.ts';
@@ -13,6 +11,7 @@ import type * as torch from '../torch/index.ts';
 import type { Tensor } from '../torch/index.ts';
 import type { SaveKind } from './artifacts.ts';
 import type { Progress, RunMeta } from './checkpoint-state.ts';
+import type { BatchSource, LatentSource } from './dataset-group.ts';
 import type { Interrupt } from './faults.ts';
 import type { LossRecorder } from './loss-recorder.ts';
 import type { MetadataContext } from './metadata.ts';
@@ -89,9 +88,9 @@ export interface Run {
   optimizer: AnyOptimizer;
   groupNames: string[];
   scheduler: LRScheduler;
-  dataset: LoadedDataset;
-  cache: LatentCache;
-  sampler: EpochSampler;
+  datasets: LoadedDataset[];
+  cache: LatentSource;
+  sampler: BatchSource;
   seed: number;
   /** Where the loop is: what a state saved now resumes from. */
   position: Progress;

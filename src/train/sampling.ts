@@ -7,13 +7,12 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { type TrainConfig, writeFileAtomic } from '../config/index.ts';
 import { DDIMScheduler, EulerAncestralScheduler, type Sampler, sample } from '../diffusion/index.ts';
-import { encodeSd } from '../models/clip/index.ts';
-import { sdScriptsInputIds } from '../models/tokenizer/index.ts';
 import type { SummaryWriter } from '../monitor/tensorboard.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { readPromptFile, type SamplePrompt } from './sample-prompts.ts';
 import type { RunModels } from './setup-models.ts';
+import { encodeCaptions, timeIdsTensor, type UNetConditioning } from './text-conditioning.ts';
 
 export type SampleRunner = (step: number, epoch: number, byEpoch: boolean, writer?: SummaryWriter) => Promise<string[]>;
 
@@ -24,9 +23,11 @@ function samplerFor(name: string, models: RunModels): Sampler {
   throw new Error(`sample_sampler: ${name} is not available in lyco (available: ddim, euler_a)`);
 }
 
-function condition(models: RunModels, text: string): Tensor {
-  const ids = sdScriptsInputIds(models.tokenizer, text);
-  return encodeSd(models.textEncoder, torch.tensor([ids], { dtype: 'int64' }));
+/** One prompt's conditioning; SDXL samples at their own size, uncropped (as the pipeline does). */
+function condition(models: RunModels, text: string, w: number, h: number): UNetConditioning {
+  const c: UNetConditioning = encodeCaptions(models, [text]);
+  if (models.sdxl) c.timeIds = timeIdsTensor([[h, w, 0, 0, h, w]]);
+  return c;
 }
 
 /** Pixels [3, H, W] in [-1, 1] → 8-bit RGB. */
@@ -52,9 +53,9 @@ function one(
       const g = new torch.Generator({ seed });
       const noise = torch.randn([1, 4, h / f, w / f], { generator: g });
       const denoise = () => {
-        const cond = condition(models, p.prompt);
-        const uncond = condition(models, p.negativePrompt);
-        return sample((x, t, c: Tensor) => models.unet.forward(x, torch.tensor([t], { dtype: 'int64' }), c), {
+        const cond = condition(models, p.prompt, w, h);
+        const uncond = condition(models, p.negativePrompt, w, h);
+        return sample((x, t, c: UNetConditioning) => models.unet.forward(x, torch.tensor([t], { dtype: 'int64' }), c.hidden, c), {
           sampler,
           steps: p.steps,
           noise,

@@ -1,60 +1,106 @@
-// Loads what a run trains against: the frozen UNet, VAE and text encoder (float32 weights; mixed
-// precision is autocast), the CLIP tokenizer, and the DDPM noise schedule sd-scripts trains with.
+// Loads what a run trains against: the frozen UNet, VAE and text encoder(s) (float32 weights;
+// mixed precision is autocast), the CLIP tokenizer(s), and the DDPM noise schedule sd-scripts
+// trains with. SDXL (sd-scripts' sdxl_train_network.py) has two encoders and tokenizers: OpenAI's
+// CLIP-L padded with EOS and OpenCLIP bigG padded with "!".
 import { basename } from 'node:path';
 import type { TrainConfig } from '../config/index.ts';
 import { NoiseSchedule } from '../diffusion/index.ts';
 import { buildTextEncoder, type CLIPTextModel, loadTextEncoderWeights, parseClipTextConfig } from '../models/clip/index.ts';
-import { type AutoencoderKL, loadModel, type UNet2DConditionModel } from '../models/index.ts';
+import { type AutoencoderKL, type LoadedModel, loadModel, type UNet2DConditionModel } from '../models/index.ts';
 import { type CLIPTokenizer, loadClipTokenizer } from '../models/tokenizer/index.ts';
+
+export type BaseModelVersion = 'sd_v1' | 'sd_v2' | 'sd_v2_v' | 'sdxl_base_v1-0';
 
 export interface RunModels {
   path: string;
   unet: UNet2DConditionModel;
   vae: AutoencoderKL;
-  textEncoder: CLIPTextModel;
-  tokenizer: CLIPTokenizer;
+  /** One encoder (SD1/SD2), or CLIP-L then bigG with projection (SDXL). */
+  textEncoders: CLIPTextModel[];
+  tokenizers: CLIPTokenizer[];
+  sdxl: boolean;
   schedule: NoiseSchedule;
   /** Image side / latent side (8 for SD; smaller for tiny test models). */
   vaeFactor: number;
-  baseModel: 'sd_v1' | 'sd_v2' | 'sd_v2_v';
+  baseModel: BaseModelVersion;
   messages: string[];
   dispose(): void;
 }
 
-export function loadRunModels(cfg: TrainConfig, o: { model: string; tokenizer?: string }): RunModels {
-  if (cfg.sdxl) throw new Error('SDXL training is not wired into lyco train yet; use an SD 1.x / 2.x model');
-  const m = loadModel(o.model, { dtype: 'float32', components: ['unet', 'vae'] });
-  const te = m.textEncoders.text_encoder;
-  if (!m.unet || !m.vae || !te) {
-    m.release();
-    throw new Error(`${o.model}: needs a UNet, a VAE and a text encoder to train`);
+/** SDXL from the file's keys or (diffusers folders) the UNet's added text_time embedding. */
+function isSdxl(m: LoadedModel): boolean {
+  return m.family === 'sdxl' || m.unet?.config.addition_embed_type === 'text_time';
+}
+
+function checkFamily(cfg: TrainConfig, sdxl: boolean, path: string, messages: string[]): void {
+  if (sdxl && cfg.v2) throw new Error(`${path} is an SDXL model; v2 is for SD 2.x models: turn v2 off`);
+  if (cfg.sdxl && !sdxl)
+    throw new Error(`sdxl is set but ${path} is not an SDXL model (no second text encoder / text_time UNet): turn sdxl off`);
+  // kohya_ss picks sdxl_train_network.py from the checkbox; the model decides here.
+  if (sdxl && !cfg.sdxl) messages.push(`${basename(path)} is an SDXL model: training it as SDXL (set sdxl to say so in the config)`);
+  if (sdxl && cfg.clip_skip !== undefined && cfg.clip_skip > 1) {
+    messages.push(`clip_skip ${cfg.clip_skip} has no effect on SDXL: both encoders' penultimate layers are used (as sd-scripts)`);
   }
-  const textEncoder = buildTextEncoder(parseClipTextConfig(te.config, `${o.model} (text_encoder)`), false) as CLIPTextModel;
-  loadTextEncoderWeights(textEncoder, te.stateDict, `${o.model} (text_encoder)`);
-  m.release();
-  const v2 = cfg.v2 || m.family === 'sd2';
-  const tok = loadClipTokenizer({ tokenizer: o.tokenizer, modelDir: o.model, subfolder: 'tokenizer' }, { pad: v2 ? '!' : 'eos' });
-  for (const mod of [m.unet, m.vae, textEncoder]) mod.requiresGrad_(false).eval();
+}
+
+export function loadRunModels(cfg: TrainConfig, o: { model: string; tokenizer?: string }): RunModels {
+  const m = loadModel(o.model, { dtype: 'float32', components: ['unet', 'vae'] });
+  const built: { dispose(): void }[] = [];
+  const messages = [`model ${basename(o.model)}`];
+  let sdxl = false;
+  let textEncoders: CLIPTextModel[] = [];
+  try {
+    if (m.unet) built.push(m.unet);
+    if (m.vae) built.push(m.vae);
+    sdxl = isSdxl(m);
+    checkFamily(cfg, sdxl, o.model, messages);
+    const wanted = sdxl ? (['text_encoder', 'text_encoder_2'] as const) : (['text_encoder'] as const);
+    if (!m.unet || !m.vae || wanted.some((c) => !m.textEncoders[c])) {
+      throw new Error(`${o.model}: needs a UNet, a VAE and ${sdxl ? 'both SDXL text encoders' : 'a text encoder'} to train`);
+    }
+    textEncoders = wanted.map((c, i) => {
+      const part = m.textEncoders[c] as NonNullable<LoadedModel['textEncoders'][typeof c]>;
+      const te = buildTextEncoder(parseClipTextConfig(part.config, `${o.model} (${c})`), i === 1) as CLIPTextModel;
+      built.push(te);
+      loadTextEncoderWeights(te, part.stateDict, `${o.model} (${c})`);
+      return te;
+    });
+  } catch (e) {
+    for (const b of built) b.dispose();
+    throw e;
+  } finally {
+    m.release();
+  }
+  const unet = m.unet as UNet2DConditionModel;
+  const vae = m.vae as AutoencoderKL;
+  const v2 = !sdxl && (cfg.v2 || m.family === 'sd2');
+  // SD2's and SDXL encoder 2's OpenCLIP tokenizer pads with "!" (id 0); OpenAI's with EOS.
+  const pads: ('eos' | '!')[] = sdxl ? ['eos', '!'] : [v2 ? '!' : 'eos'];
+  const tokenizers = pads.map((pad, i) => {
+    const tok = loadClipTokenizer({ tokenizer: o.tokenizer, modelDir: o.model, subfolder: i === 0 ? 'tokenizer' : 'tokenizer_2' }, { pad });
+    messages.push(tok.message);
+    return tok.tokenizer;
+  });
+  for (const mod of [unet, vae, ...textEncoders]) mod.requiresGrad_(false).eval();
   // bf16: frozen weights in bf16 as sd-scripts' weight_dtype (CPU autocast has no group_norm rule); adapters stay float32.
-  if (cfg.mixed_precision === 'bf16') for (const mod of [m.unet, textEncoder]) mod.to({ dtype: 'bfloat16' });
+  if (cfg.mixed_precision === 'bf16') for (const mod of [unet, ...textEncoders]) mod.to({ dtype: 'bfloat16' });
   const schedule = new NoiseSchedule({
     predictionType: cfg.v_parameterization ? 'v_prediction' : 'epsilon',
     zeroTerminalSnr: cfg.zero_terminal_snr,
   });
-  const unet = m.unet;
-  const vae = m.vae;
   return {
     path: o.model,
     unet,
     vae,
-    textEncoder,
-    tokenizer: tok.tokenizer,
+    textEncoders,
+    tokenizers,
+    sdxl,
     schedule,
     vaeFactor: 2 ** (vae.config.block_out_channels.length - 1),
-    baseModel: v2 ? (cfg.v_parameterization ? 'sd_v2_v' : 'sd_v2') : 'sd_v1',
-    messages: [`model ${basename(o.model)}`, tok.message],
+    baseModel: sdxl ? 'sdxl_base_v1-0' : v2 ? (cfg.v_parameterization ? 'sd_v2_v' : 'sd_v2') : 'sd_v1',
+    messages,
     dispose() {
-      for (const mod of [unet, vae, textEncoder]) mod.dispose();
+      for (const mod of [unet, vae, ...textEncoders]) mod.dispose();
       for (const t of [schedule.betas, schedule.alphas, schedule.alphasCumprod, schedule.allSnr]) t.dispose();
     },
   };

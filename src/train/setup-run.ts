@@ -18,7 +18,7 @@ import { buildOptimizer, buildScheduler } from './optimizer-config.ts';
 import type { TrainProgress } from './progress-bar.ts';
 import type { Run, TrainOptions } from './run.ts';
 import { makeSampleRunner } from './sampling.ts';
-import { encodeLatents, loadRunDataset, makeSampler, planRun } from './setup-data.ts';
+import { encodeLatents, loadRunDatasets, makeSampler, planRun } from './setup-data.ts';
 import { loadRunModels } from './setup-models.ts';
 import type { StepContext } from './step.ts';
 
@@ -53,8 +53,8 @@ export async function setup(opts: TrainOptions): Promise<Run> {
   const outputDir = cfg.output_dir;
   mkdirSync(outputDir, { recursive: true });
 
-  const dataset = await loadRunDataset(cfg, log);
-  const planned = planRun(loaded, cfg, dataset, opts.keepTMax);
+  const datasets = await loadRunDatasets(cfg, log);
+  const planned = planRun(loaded, cfg, datasets, opts.keepTMax);
   if (planned.tMaxMessage) log(planned.tMaxMessage);
   for (const n of planned.plan.notes) log(`note: ${n}`);
   cfg = planned.config;
@@ -74,7 +74,7 @@ export async function setup(opts: TrainOptions): Promise<Run> {
     netConfig,
     {
       unet: cfg.network_train_text_encoder_only ? undefined : models.unet,
-      textEncoders: cfg.network_train_unet_only ? undefined : [models.textEncoder],
+      textEncoders: cfg.network_train_unet_only ? undefined : models.textEncoders,
     },
     (m) => log(`lyco: ${m}`),
   ).apply();
@@ -87,8 +87,8 @@ export async function setup(opts: TrainOptions): Promise<Run> {
   const scheduler = buildScheduler(cfg, built.optimizer);
   log(`network: ${netConfig.networkModule} ${netConfig.algo}, ${network.adapters.length} modules, ${network.trainedValues()} values`);
 
-  const cache = await encodeLatents(dataset, models.vae, cfg, seed);
-  const sampler = makeSampler(dataset, cfg, seed);
+  const cache = await encodeLatents(datasets, models.vae, cfg, seed);
+  const sampler = makeSampler(datasets, cfg, seed);
   const noiseGenerator = new torch.Generator({ seed });
   const pyNoise = new PyRandom(seed);
   const autocast = mixedPrecision(cfg, log);
@@ -113,7 +113,7 @@ export async function setup(opts: TrainOptions): Promise<Run> {
     cfg,
     network: netConfig,
     plan,
-    dataset,
+    datasets,
     modelPath,
     baseModel: models.baseModel,
     optimizerDescription: built.description,
@@ -132,7 +132,7 @@ export async function setup(opts: TrainOptions): Promise<Run> {
     optimizer: built.optimizer,
     groupNames: built.groupNames,
     scheduler,
-    dataset,
+    datasets,
     cache,
     sampler,
     seed,

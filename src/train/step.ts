@@ -1,28 +1,29 @@
 // One micro-batch of sd-scripts' loop (train_network.py process_batch): cached latents → text
-// conditioning → noise, timesteps and noisy latents → UNet with the network → weighted loss →
-// backward of loss / gradient_accumulation_steps (through the checkpoint tape when gradient
+// conditioning (SDXL: + pooled text_embeds and per-sample time_ids) → noise, timesteps and noisy
+// latents → UNet with the network → weighted loss → backward of loss / gradient_accumulation_steps (through the checkpoint tape when gradient
 // checkpointing is on). And the optimizer step that follows each accumulation.
 import type { AdapterNetwork } from '../adapters/network.ts';
 import type { TrainConfig } from '../config/index.ts';
 import type { Batch } from '../data/epoch-batches.ts';
-import type { LatentCache } from '../data/latent-cache.ts';
 import { conditionalLoss, huberThreshold, postProcessLoss } from '../diffusion/loss-weights.ts';
 import { getVelocity, type NoiseSource, noiseNoisyLatentsAndTimesteps } from '../diffusion/noise.ts';
-import { encodeSd } from '../models/clip/index.ts';
-import { type MaxTokenLength, sdScriptsInputIds } from '../models/tokenizer/index.ts';
+import type { MaxTokenLength } from '../models/tokenizer/index.ts';
 import { CheckpointTape } from '../nn/checkpoint.ts';
 import type { LRScheduler } from '../optim/index.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
+import type { LatentSource } from './dataset-group.ts';
 import { clipGradNorm } from './grad-clip.ts';
 import type { AnyOptimizer } from './optimizer-config.ts';
 import type { RunModels } from './setup-models.ts';
+import { sizeConditioning } from './size-conditioning.ts';
+import { encodeCaptions, timeIdsTensor, type UNetConditioning } from './text-conditioning.ts';
 
 export interface StepContext {
   cfg: TrainConfig;
   models: RunModels;
   network: AdapterNetwork;
-  cache: LatentCache;
+  cache: LatentSource;
   noise: NoiseSource;
   /** Text encoder adapters are trained (a text_encoder group exists). */
   trainTextEncoder: boolean;
@@ -30,17 +31,12 @@ export interface StepContext {
   autocast?: 'bfloat16' | 'float16';
 }
 
-/** [B, chunks, 77] int64 ids for the batch's captions (sd-scripts' 75-token chunks). */
-function captionIds(ctx: StepContext, captions: string[]): Tensor {
-  const rows = captions.map((c) => sdScriptsInputIds(ctx.models.tokenizer, c, ctx.cfg.max_token_length as MaxTokenLength | undefined));
-  const chunks = rows[0].length;
-  const flat = BigInt64Array.from(rows.flat(2).map((v) => BigInt(v)));
-  return torch.fromTypedArray(flat, [captions.length, chunks, rows[0][0].length]);
-}
-
-function withAutocast<T>(ctx: StepContext, fn: () => T): T {
+function withAutocast<T>(ctx: Pick<StepContext, 'autocast'>, fn: () => T): T {
   return ctx.autocast ? torch.autocast(ctx.autocast, fn) : fn();
 }
+
+/** What the denoising half of a step needs (the bench drives it with random text states). */
+export type DenoiseContext = Pick<StepContext, 'cfg' | 'noise' | 'autocast'> & { models: Pick<RunModels, 'unet' | 'schedule'> };
 
 /**
  * Forward and backward of one micro-batch inside the caller's scope; returns the loss value
@@ -49,22 +45,34 @@ function withAutocast<T>(ctx: StepContext, fn: () => T): T {
 export function microStep(ctx: StepContext, batch: Batch): number {
   const { cfg, models } = ctx;
   const latents = torch.stack(batch.items.map((it) => ctx.cache.get(it.entry, it.flipped))).mul(models.vae.scalingFactor);
-  const ids = captionIds(
+  const captions = batch.items.map((it) => it.caption);
+  const text = { clipSkip: cfg.clip_skip, maxTokenLength: cfg.max_token_length as MaxTokenLength | undefined };
+  const encode = () => withAutocast(ctx, () => encodeCaptions(models, captions, text));
+  const cond: UNetConditioning = ctx.trainTextEncoder ? encode() : torch.noGrad(encode);
+  if (models.sdxl) cond.timeIds = timeIdsTensor(batch.items.map(sizeConditioning));
+  return denoiseStep(
     ctx,
-    batch.items.map((it) => it.caption),
+    latents,
+    cond,
+    batch.items.map((it) => it.lossWeight),
   );
-  const encode = () => withAutocast(ctx, () => encodeSd(models.textEncoder, ids, cfg.clip_skip));
+}
+
+/**
+ * Noise, timesteps and noisy latents → UNet with the network → weighted loss → backward of
+ * loss / gradient_accumulation_steps. `latents` are already scaled by the VAE's factor.
+ */
+export function denoiseStep(ctx: DenoiseContext, latents: Tensor, cond: UNetConditioning, lossWeights: readonly number[]): number {
+  const { cfg, models } = ctx;
   const tape = cfg.gradient_checkpointing ? new CheckpointTape() : undefined;
   try {
-    const states = ctx.trainTextEncoder ? encode() : torch.noGrad(encode);
     const nb = noiseNoisyLatentsAndTimesteps(cfg, models.schedule.alphasCumprod, latents, ctx.noise);
-    const forward = () => withAutocast(ctx, () => models.unet.forward(nb.noisyLatents, nb.timesteps, states));
+    const forward = () => withAutocast(ctx, () => models.unet.forward(nb.noisyLatents, nb.timesteps, cond.hidden, cond));
     const pred = (tape ? tape.record(forward) : forward()).to('float32');
     const target = cfg.v_parameterization ? getVelocity(models.schedule.alphasCumprod, latents, nb.noise, nb.timesteps) : nb.noise;
     const huberC = huberThreshold({ loss_type: cfg.loss_type }, nb.timesteps, models.schedule.alphasCumprod);
     let perSample = conditionalLoss(pred, target.to('float32'), cfg.loss_type, 'none', huberC).mean([1, 2, 3]);
-    const weights = batch.items.map((it) => it.lossWeight);
-    if (weights.some((w) => w !== 1)) perSample = perSample.mul(torch.tensor(weights));
+    if (lossWeights.some((w) => w !== 1)) perSample = perSample.mul(torch.tensor([...lossWeights]));
     perSample = postProcessLoss(perSample, nb.timesteps, models.schedule.allSnr, cfg);
     const loss = perSample.mean();
     const value = loss.item();

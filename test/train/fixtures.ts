@@ -100,6 +100,49 @@ export function writeTinyModel(root: string, seed = 1234): string {
   return root;
 }
 
+// SDXL in miniature: a text_time UNet (added conditioning = encoder 2's projection + 6 size
+// numbers × addition_time_embed_dim) whose cross-attention width is both encoders' widths.
+export const TINY_SDXL_CLIP_G = { ...TINY_CLIP, architectures: ['CLIPTextModelWithProjection'], hidden_act: 'gelu', projection_dim: 24 };
+
+export const TINY_SDXL_UNET: UNet2DConditionConfig = {
+  ...TINY_UNET,
+  down_block_types: ['DownBlock2D', 'CrossAttnDownBlock2D'],
+  up_block_types: ['CrossAttnUpBlock2D', 'UpBlock2D'],
+  attention_head_dim: [2, 4],
+  transformer_layers_per_block: [1, 2],
+  use_linear_projection: true,
+  cross_attention_dim: TINY_CLIP.hidden_size + TINY_SDXL_CLIP_G.hidden_size,
+  addition_embed_type: 'text_time',
+  addition_time_embed_dim: 4,
+  projection_class_embeddings_input_dim: TINY_SDXL_CLIP_G.projection_dim + 6 * 4,
+} as UNet2DConditionConfig;
+
+/** A random-init SDXL-layout diffusers folder (two encoders, two tokenizers) at `root`; returns it. */
+export function writeTinySdxlModel(root: string, seed = 4321): string {
+  torch.manualSeed(seed);
+  const { vocab, merges } = tinyVocab();
+  const n = Object.keys(vocab).length;
+  const clipL = { ...TINY_CLIP, vocab_size: n };
+  const clipG = { ...TINY_SDXL_CLIP_G, vocab_size: n };
+  const vaeCfg = { ...TINY_VAE, scaling_factor: 0.13025 };
+  const unet = new UNet2DConditionModel(TINY_SDXL_UNET);
+  const vae = new AutoencoderKL(vaeCfg);
+  const te1 = buildTextEncoder(parseClipTextConfig(clipL), false);
+  const te2 = buildTextEncoder(parseClipTextConfig(clipG), true);
+  saveModule(join(root, 'unet'), 'diffusion_pytorch_model.safetensors', TINY_SDXL_UNET, unet.stateDict());
+  saveModule(join(root, 'vae'), 'diffusion_pytorch_model.safetensors', vaeCfg, vae.stateDict());
+  saveModule(join(root, 'text_encoder'), 'model.safetensors', clipL, te1.stateDict());
+  saveModule(join(root, 'text_encoder_2'), 'model.safetensors', clipG, te2.stateDict());
+  for (const m of [unet, vae, te1, te2]) m.dispose();
+  for (const dir of ['tokenizer', 'tokenizer_2']) {
+    mkdirSync(join(root, dir), { recursive: true });
+    writeFileSync(join(root, dir, 'vocab.json'), JSON.stringify(vocab));
+    writeFileSync(join(root, dir, 'merges.txt'), `#version: 0.2\n${merges.join('\n')}\n`);
+  }
+  writeFileSync(join(root, 'model_index.json'), JSON.stringify({ _class_name: 'StableDiffusionXLPipeline' }));
+  return root;
+}
+
 /** `<root>/<repeats>_subject/` with `n` 32x32 PNGs and .caption files; returns root. */
 export async function writeTinyDataset(
   root: string,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { findPreset } from '../../src/config/index.ts';
 import * as torch from '../../src/torch/index.ts';
-import { TINY_ARGS, writeTinyDataset, writeTinyModel } from './fixtures.ts';
+import { TINY_ARGS, writeTinyDataset, writeTinyModel, writeTinySdxlModel } from './fixtures.ts';
 
 // The tiny model gains nothing from intra-op threads, and test files run side by side: one
 // thread each keeps them from spinning against each other.
@@ -25,10 +25,10 @@ export interface Workspace {
 
 export async function workspace(
   preset: 'ia3' | 'lokr',
-  o: { images?: number; repeats?: number; config?: string } = {},
+  o: { images?: number; repeats?: number; config?: string; sdxl?: boolean } = {},
 ): Promise<Workspace> {
   const dir = mkdtempSync(join(tmpdir(), 'lyco-train-'));
-  const model = writeTinyModel(join(dir, 'model'));
+  const model = o.sdxl ? writeTinySdxlModel(join(dir, 'model')) : writeTinyModel(join(dir, 'model'));
   const data = await writeTinyDataset(join(dir, 'data'), { n: o.images ?? 3, repeats: o.repeats ?? 1 });
   const config = join(dir, 'config.json');
   writeFileSync(config, o.config ?? (findPreset(preset)?.text as string));
