@@ -2,27 +2,12 @@
 // model folder's tokenizer/) and measures what its samples show against their prompts.
 
 import { PyRandom } from '../../src/data/py-random.ts';
-import { buildTextEncoder, type CLIPTextModel, loadTextEncoderWeights, parseClipTextConfig } from '../../src/models/clip/index.ts';
-import { loadModel } from '../../src/models/index.ts';
-import { loadClipTokenizer } from '../../src/models/tokenizer/index.ts';
+import { loadTiny } from '../../src/demo/tiny.ts';
 import { type GenerateOptions, generate, type TextToImage } from './generate.ts';
 import { type Score, score } from './measure.ts';
 import { caption, randomSpec, type ShapeSpec } from './shapes.ts';
 
-export function loadTiny(dir: string): TextToImage {
-  const m = loadModel(dir, { dtype: 'float32' });
-  try {
-    const part = m.textEncoders.text_encoder;
-    if (!part || !m.unet || !m.vae) throw new Error(`${dir}: not a complete tiny model (unet, vae, text_encoder)`);
-    const textEncoder = buildTextEncoder(parseClipTextConfig(part.config, dir), false) as CLIPTextModel;
-    loadTextEncoderWeights(textEncoder, part.stateDict, `${dir} (text_encoder)`);
-    for (const x of [m.unet, m.vae, textEncoder]) x.eval().requiresGrad_(false);
-    const { tokenizer } = loadClipTokenizer({ modelDir: dir });
-    return { unet: m.unet, vae: m.vae, textEncoder, tokenizer };
-  } finally {
-    m.release();
-  }
-}
+export { loadTiny };
 
 /** `n` random prompts from a fixed stream (not the training seed's), one sample each. */
 export function evalPrompts(n: number, streamSeed = 2024): ShapeSpec[] {
