@@ -72,6 +72,8 @@ export const UNET_CONFIG: UNet2DConditionConfig = {
 /** Step counts and sizes, chosen so the whole run fits ~25 minutes on 2 shared CPU cores. */
 export const RECIPE = {
   images: 4096,
+  /** Extra uncaptioned images in arbitrary colours, for the VAE only. */
+  vaeExtraImages: 2048,
   vae: { steps: 1500, batch: 32, lr: 2e-3, klWeight: 1e-5 },
   diffusion: { steps: 3500, batch: 32, lr: 1e-3, captionDropout: 0.1 },
 };

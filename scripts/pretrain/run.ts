@@ -12,7 +12,7 @@ import { toTensor } from './images.ts';
 import { startLog } from './log.ts';
 import { formatScore } from './measure.ts';
 import { saveDiffusers } from './save.ts';
-import { allCaptions, makeShapes, SIZE } from './shapes.ts';
+import { allCaptions, makeAnyColourShapes, makeShapes, SIZE } from './shapes.ts';
 import { trainDiffusion } from './train-diffusion.ts';
 import { encodeAll, trainVae } from './train-vae.ts';
 
@@ -41,7 +41,10 @@ const images = toTensor(
   set.map((s) => s.pixels),
   SIZE,
 ).keep();
-const vae = trainVae(VAE_CONFIG, images, RECIPE.vae, new torch.Generator({ seed: seed + 1 }), log);
+// The VAE also sees shapes in arbitrary colours, so it can render colours the UNet never learned.
+const vaeImages = torch.scope(() => torch.cat([images, toTensor(makeAnyColourShapes(seed + 3, RECIPE.vaeExtraImages), SIZE)], 0)).keep();
+const vae = trainVae(VAE_CONFIG, vaeImages, RECIPE.vae, new torch.Generator({ seed: seed + 1 }), log);
+vaeImages.dispose();
 const latents = encodeAll(vae, images);
 images.dispose();
 // SD's rule for its 0.18215: latents × factor have unit variance.

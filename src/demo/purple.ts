@@ -1,9 +1,7 @@
 // The concept the demo's adapter teaches: the colour word "purple", which the tiny model never saw
 // (models/tiny/README.md). Its RGB sits far from every known colour so the reader can tell it apart.
-// Measured: the bundled tiny VAE, trained on six colours only, decodes a purple square (150,40,190)
-// as teal (28,138,136), so no UNet/text adapter can produce purple through it yet. Real SD VAEs
-// render any colour; the fix is to pretrain the tiny VAE on a wider palette (the UNet and text
-// encoder still without purple), then re-measure this demo.
+// The bundled VAE renders it (trained on arbitrary colours, as real SD VAEs are: a purple square
+// round-trips (150,40,190) → (152,61,175)); the UNet and text encoder never saw it.
 import { COLOURS } from './shapes.ts';
 
 export const PURPLE = [150, 40, 190] as const;

@@ -108,6 +108,22 @@ export function makeShapes(seed: number, n: number): ShapeImage[] {
   return out;
 }
 
+/**
+ * Uncaptioned images in any RGB colours (for the VAE only): a real SD VAE renders every colour,
+ * while the UNet and text encoder know just the six named ones; the adapter demo relies on that.
+ */
+export function makeAnyColourShapes(seed: number, n: number): Uint8Array[] {
+  const rng = new PyRandom(seed);
+  const rgb = () => [0, 1, 2].map(() => rng.randint(0, 255));
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    // 'black' has RGB 0, so the jitter is the colour itself.
+    const spec = { ...randomSpec(rng), colour: 'black' as Colour, background: 'black' as Colour };
+    out.push(render(spec, [rgb(), rgb()]));
+  }
+  return out;
+}
+
 /** Every caption the set can produce (for the tokenizer's corpus). */
 export function allCaptions(): string[] {
   const out: string[] = [];

@@ -1,6 +1,6 @@
-// `lyco demo`: the README's main command. By default the engine check (a tiny noise predictor
-// trained with Prodigy); `--adapter` runs the adapter demo of issue 8 (src/demo/run.ts): the guide's
-// preset on the bundled tiny model, teaching it "purple", with before/after samples and a metric.
+// `lyco demo`: the README's main command. Trains the guide's preset on the bundled tiny model to
+// teach it "purple" and shows the result (src/demo/run.ts). `--engine` runs the engine check
+// (a tiny noise predictor trained with Prodigy) instead.
 import type { Command } from 'commander';
 import { type DemoPreset, FULL, passes, runDemo, THRESHOLD } from '../../demo/index.ts';
 import * as torch from '../../torch/index.ts';
@@ -9,7 +9,7 @@ import { runEngineDemo } from '../../train/engine-demo.ts';
 interface DemoCliOptions {
   preset: string;
   out: string;
-  adapter?: boolean;
+  engine?: boolean;
   steps: string;
 }
 
@@ -38,7 +38,7 @@ export function register(program: Command): void {
     .action(async (o: DemoCliOptions) => {
       const i = torch.info();
       console.log(`lyco demo: libtorch ${i.torchVersion}, ${i.threads} threads, BLAS ${i.blas}${i.cuda ? ', CUDA' : ''}`);
-      if (!o.adapter) return engineCheck(o);
+      if (o.engine) return engineCheck(o);
       if (o.preset !== 'ia3' && o.preset !== 'lokr') {
         console.error(`lyco demo: --preset ${o.preset}: expected ia3 or lokr`);
         process.exitCode = 2;
