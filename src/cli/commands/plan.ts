@@ -8,6 +8,7 @@ import { listImages } from '../../data/image-files.ts';
 import { loadDataset } from '../../data/load-dataset.ts';
 import type { DatasetBlueprint } from '../../data/subset-params.ts';
 import { applyPlan, type PlanDataset, type PlanPoint, planInputFromConfig, planTraining } from '../../train/plan.ts';
+import { datasetArgs } from '../../train/setup-data.ts';
 
 /**
  * What `lyco plan` needs from the dataset: images × repeats per bucket, per dataset, in sd-scripts'
@@ -24,16 +25,8 @@ export interface DatasetCounts {
 /** Scans and buckets the dataset with src/data (every image is decoded once, as training would). */
 async function datasetFromConfig(loaded: LoadedConfig): Promise<DatasetCounts> {
   const c = loaded.config;
-  const args: DatasetArgs = {
-    resolution: c.resolution,
-    batch_size: c.train_batch_size,
-    enable_bucket: c.enable_bucket,
-    min_bucket_reso: c.min_bucket_reso,
-    max_bucket_reso: c.max_bucket_reso,
-    bucket_reso_steps: c.bucket_reso_steps,
-    bucket_no_upscale: c.bucket_no_upscale,
-    caption_extension: c.caption_extension,
-  };
+  // The same dataset arguments training uses, so plan and train bucket alike.
+  const args: DatasetArgs = datasetArgs(c);
   const lines: string[] = [];
   let blueprints: DatasetBlueprint[];
   if (c.dataset_config) blueprints = loadDatasetConfig(c.dataset_config, args);
