@@ -3,6 +3,7 @@
 // statistics are float64 sums of per-tensor reductions in the parameter dtype, as upstream.
 import { ops, type Tensor } from '../torch/index.ts';
 import {
+  addCoupledDecay,
   checkRange,
   checkSharedLr,
   Optimizer,
@@ -78,21 +79,16 @@ export class DAdaptAdam extends Optimizer<Options> {
     const dotScale: number[] = [];
     const l1s: Tensor[] = [];
     const l1Scale: number[] = [];
+    // A scheduler may have changed the lrs since construction: upstream raises at the step.
+    checkSharedLr(
+      'DAdaptAdam',
+      this.paramGroups.map((x) => x.lr),
+    );
     for (const g of this.paramGroups) {
-      checkSharedLr(
-        'DAdaptAdam',
-        this.paramGroups.map((x) => x.lr),
-      );
       const { params, grads } = this.withGrads(g);
       work.push({ g, params, grads });
       if (params.length === 0) continue;
-      if (g.weightDecay !== 0 && !decouple) {
-        if (g.foreach) ops._foreach_add__List(grads, params, g.weightDecay);
-        else
-          params.forEach((p, i) => {
-            grads[i].add_(p, g.weightDecay);
-          });
-      }
+      if (g.weightDecay !== 0 && !decouple) addCoupledDecay(params, grads, g.weightDecay, g.foreach);
       for (const p of params) this.initState(p);
       if (!(g.lr > 0.0)) continue;
       const r = g.layerScale;

@@ -1,7 +1,7 @@
 // The optimizer interface shared by Prodigy, DAdaptAdam, AdamW and Lion, shaped like torch.optim:
 // parameter groups with their own options, per-parameter state, step(), zeroGrad(), and a
 // state dict that can be saved and loaded to resume bit-exactly.
-import { noGrad, scope, type Tensor } from '../torch/index.ts';
+import { noGrad, ops, scope, type Tensor } from '../torch/index.ts';
 
 /** Group options are numbers, booleans or number tuples (betas); `params` is added per group. */
 export type GroupValue = number | boolean | number[] | null;
@@ -178,4 +178,13 @@ export function checkSharedLr(optimizer: string, lrs: number[]): void {
       `${optimizer}: parameter groups have different non-zero lr (${lrs.join(', ')}); ${optimizer} shares one d·lr across groups, so every group lr must equal the largest (${max}) or be 0 — e.g. set unet_lr and text_encoder_lr equal`,
     );
   }
+}
+
+/** Coupled L2 decay (decouple = false): grad += weightDecay·p, in place on the gradient as upstream. */
+export function addCoupledDecay(params: Tensor[], grads: Tensor[], weightDecay: number, foreach: boolean): void {
+  if (foreach) ops._foreach_add__List(grads, params, weightDecay);
+  else
+    params.forEach((p, i) => {
+      grads[i].add_(p, weightDecay);
+    });
 }

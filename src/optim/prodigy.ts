@@ -4,6 +4,7 @@
 // parameter order from reductions done in the parameter dtype, as upstream's `.item()` sums.
 import { ops, type Tensor } from '../torch/index.ts';
 import {
+  addCoupledDecay,
   checkRange,
   checkSharedLr,
   Optimizer,
@@ -116,22 +117,16 @@ export class Prodigy extends Optimizer<Options> {
     const dots: Tensor[] = [];
     const dotScale: number[] = [];
     const l1s: Tensor[] = [];
+    // A scheduler may have changed the lrs since construction: upstream raises at the step.
+    checkSharedLr(
+      'Prodigy',
+      this.paramGroups.map((x) => x.lr),
+    );
     for (const g of this.paramGroups) {
-      checkSharedLr(
-        'Prodigy',
-        this.paramGroups.map((x) => x.lr),
-      );
       const { params, grads } = this.withGrads(g);
       work.push({ g, params, grads });
       if (params.length === 0) continue;
-      if (g.weightDecay !== 0 && !decouple) {
-        // coupled L2, in place on the gradient as upstream
-        if (g.foreach) ops._foreach_add__List(grads, params, g.weightDecay);
-        else
-          params.forEach((p, i) => {
-            grads[i].add_(p, g.weightDecay);
-          });
-      }
+      if (g.weightDecay !== 0 && !decouple) addCoupledDecay(params, grads, g.weightDecay, g.foreach);
       params.forEach((p) => {
         this.initState(p, g.sliceP);
       });
