@@ -1,10 +1,12 @@
 // Child process of bench/models/run.ts: one full-size SD1.5-layout UNet (random weights, real
 // config) forward+backward at 32x32 latents, batch 1, frozen weights, gradient to the input.
 // Prints one JSON line: build/step seconds and peak RSS. Own process so maxRSS is this step's.
-//   LYCO_THREADS=2 BENCH_REPS=3 node --import tsx bench/models/sd15-step.ts
+//   LYCO_THREADS=2 BENCH_REPS=3 BENCH_WEIGHTS=fp16|fp32 node --import tsx bench/models/sd15-step.ts
+// BENCH_PROFILE=FILE: a chrome trace of one step. BENCH_WEIGHTS=fp16: the frozen weights stored in fp16 as checkpoints ship them (computed in float32).
 import { convert } from '../../src/models/index.ts';
 import { attentionSettings, UNet2DConditionModel } from '../../src/models/unet/index.ts';
 import { CheckpointTape } from '../../src/nn/checkpoint.ts';
+import { storeFrozenWeights, withoutInit } from '../../src/nn/index.ts';
 import * as torch from '../../src/torch/index.ts';
 
 const threads = Number(process.env.LYCO_THREADS ?? 2);
@@ -14,11 +16,32 @@ attentionSettings.sliceSize = Number(process.env.BENCH_ATTN_SLICE ?? 0);
 torch.setNumThreads(threads);
 torch.manualSeed(0);
 
+/**
+ * As an fp16 checkpoint loads: built in fp16 without an fp32 pass (withoutInit), then each
+ * weight drawn in place from torch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)); norms 1 and 0.
+ */
+function fp16Unet(): UNet2DConditionModel {
+  const u = withoutInit(() => new UNet2DConditionModel(convert.unetConfig('sd1')), { dtype: 'float16' });
+  torch.noGrad(() => {
+    for (const [name, p] of u.namedParameters()) {
+      if (/norm/.test(name)) p.fill_(name.endsWith('weight') ? 1 : 0);
+      else if (p.ndim === 1) p.uniform_(-0.02, 0.02);
+      else {
+        const bound = 1 / Math.sqrt(p.numel() / p.shape[0]);
+        p.uniform_(-bound, bound);
+      }
+    }
+  });
+  return u;
+}
+
 const rssMiB = () => process.memoryUsage().rss / 2 ** 20;
 const t0 = performance.now();
-const unet = new UNet2DConditionModel(convert.unetConfig('sd1'));
+const weights = process.env.BENCH_WEIGHTS === 'fp16' ? 'fp16' : 'fp32';
+const unet = weights === 'fp16' ? fp16Unet() : new UNet2DConditionModel(convert.unetConfig('sd1'));
 unet.requiresGrad_(false);
 unet.gradientCheckpointing = checkpointing;
+if (weights === 'fp16') storeFrozenWeights(unet, 'float16');
 const buildS = (performance.now() - t0) / 1000;
 const rssAfterBuild = rssMiB();
 
@@ -42,6 +65,8 @@ function step(): { seconds: number; cpuSeconds: number; gradAbs: number } {
 }
 
 const warm = step();
+// BENCH_PROFILE=trace.json: one more step under libtorch's profiler (summarise: bench/models/profile-summary.ts).
+if (process.env.BENCH_PROFILE) torch.profile(process.env.BENCH_PROFILE, step);
 const times: number[] = [];
 const cpuTimes: number[] = [];
 for (let i = 0; i < reps; i++) {
@@ -53,6 +78,8 @@ const sorted = [...times].sort((a, b) => a - b);
 console.log(
   JSON.stringify({
     side: 'lyco',
+    weights,
+    malloc: torch.info().malloc,
     threads: torch.getNumThreads(),
     params: unet.numParameters(),
     buildS,

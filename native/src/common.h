@@ -28,6 +28,9 @@ Napi::Value FromIValue(Napi::Env env, const c10::IValue& v);
 // Throws a JS error carrying a C++ exception's message without libtorch's backtrace.
 [[noreturn]] void ThrowTorch(Napi::Env env, const std::string& prefix, const std::exception& e);
 
+// glibc malloc settings for large tensors (malloc.cc); returns 'retained' or 'system'.
+const char* ConfigureMalloc();
+
 void RegisterDispatch(Napi::Env env, Napi::Object exports);
 void RegisterTensorFns(Napi::Env env, Napi::Object exports);
 void RegisterRuntime(Napi::Env env, Napi::Object exports);

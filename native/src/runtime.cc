@@ -1,11 +1,16 @@
 // Process-wide state: threads, seeds, grad mode, autocast, CUDA queries, build info.
 #include <fstream>
+#include <memory>
+
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "common.h"
 
 namespace lyco {
 
 namespace {
+
+const char* malloc_mode = "system";
 
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   int n = info[0].As<Napi::Number>().Int32Value();
@@ -151,13 +156,28 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   o.Set("builtWithCuda", false);
 #endif
   o.Set("blas", LoadedBlas());
+  o.Set("malloc", malloc_mode);
   o.Set("config", at::show_config());
   return o;
+}
+
+// profile(path) starts libtorch's op profiler (chrome trace written to path at the matching
+// profile()); profile() with no path stops it. For bench/ and development, not training.
+std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
+Napi::Value Profile(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0 && info[0].IsString()) {
+    if (profiler) throw Napi::Error::New(info.Env(), "profile: already profiling");
+    profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(info[0].As<Napi::String>().Utf8Value());
+  } else {
+    profiler.reset();
+  }
+  return info.Env().Undefined();
 }
 
 }  // namespace
 
 void RegisterRuntime(Napi::Env env, Napi::Object exports) {
+  malloc_mode = ConfigureMalloc();
   struct {
     const char* name;
     Napi::Function::Callback fn;
@@ -166,6 +186,7 @@ void RegisterRuntime(Napi::Env env, Napi::Object exports) {
       {"generatorSeed", GeneratorSeed}, {"gradEnabled", GradEnabled}, {"setGradEnabled", SetGradEnabled},
       {"setAutocast", SetAutocast}, {"cudaAvailable", CudaAvailable}, {"cudaDeviceCount", CudaDeviceCount},
       {"cudaSynchronize", CudaSynchronize}, {"buildInfo", BuildInfo}, {"getRngState", GetRngState}, {"setRngState", SetRngState},
+      {"profile", Profile},
   };
   for (auto& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
 }

@@ -3,8 +3,8 @@
 // copied), owns the adapter tensors under their file suffixes (`lora_up.weight`, `hada_w1_a`, ...),
 // and implements module dropout, rank dropout, the multiplier, DoRA and max-norm around the pure
 // maths in ./functional.
-import { Module } from '../nn/index.ts';
-import type { Generator, Tensor } from '../torch/index.ts';
+import { computesWider, Module } from '../nn/index.ts';
+import type { DType, Generator, Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { applyDora, weightNorm } from './functional/dora.ts';
 import { applyWeight, type LayerInfo, layerInfo } from './layer.ts';
@@ -69,6 +69,15 @@ export abstract class AdapterModule extends Module {
   /** The target's current weight (a live reference, never a copy). */
   get targetWeight(): Tensor {
     return this.target.get('weight');
+  }
+
+  /**
+   * The dtype the target layer computes in for input x: its weight's, except for frozen half
+   * weights computed wider (nn/frozen.ts), where it is the input's.
+   */
+  protected computeDtype(x: Tensor): DType {
+    const w = this.targetWeight;
+    return computesWider(w, x) ? x.dtype : w.dtype;
   }
 
   /** Parameter/buffer dtype and device for new adapter tensors: the target's device unless it is shape-only (meta). */
@@ -156,7 +165,7 @@ export abstract class AdapterModule extends Module {
     return torch.scope(() => {
       const w = this.targetWeight;
       const d = this.doraAxis ? this.mergedFrom(w, delta, this.multiplier).sub(w) : delta.mul(this.multiplier);
-      let out = applyWeight(x, d.to(w.dtype), this.layer);
+      let out = applyWeight(x, d.to(this.computeDtype(x)), this.layer);
       if (this.training && this.dropout > 0) out = torch.F.dropout(out, this.dropout, true, this.generator);
       return this.callOriginal(x).add(out);
     });

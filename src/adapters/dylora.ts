@@ -77,7 +77,7 @@ export class DyloraModule extends AdapterModule {
       const d = parts(down, 0, lo, hi);
       const scale = this.rule === 'kohya' ? dyloraKohyaScale(this.alpha, this.dim, lo, bs) : (this.alpha / (b + 1)) * this.multiplier;
       const delta = u.mm(d).mul(scale).reshape(this.layer.shape);
-      return this.callOriginal(x).add(applyWeight(x, delta.to(this.targetWeight.dtype), this.layer));
+      return this.callOriginal(x).add(applyWeight(x, delta.to(this.computeDtype(x)), this.layer));
     });
   }
 

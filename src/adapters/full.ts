@@ -26,9 +26,9 @@ export class FullModule extends AdapterModule {
   protected adapterForward(x: Tensor): Tensor {
     return torch.scope(() => {
       const m = this.multiplier;
-      const w = this.targetWeight;
-      const b = this.hasBias ? this.get('diff_b').mul(m).to(w.dtype) : undefined;
-      return this.callOriginal(x).add(applyWeight(x, this.get('diff').mul(m).to(w.dtype), this.layer, b));
+      const dtype = this.computeDtype(x);
+      const b = this.hasBias ? this.get('diff_b').mul(m).to(dtype) : undefined;
+      return this.callOriginal(x).add(applyWeight(x, this.get('diff').mul(m).to(dtype), this.layer, b));
     });
   }
 

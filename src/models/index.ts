@@ -1,5 +1,5 @@
 // Stable Diffusion models: UNet, VAE, single-file conversion and loading.
 export * as convert from './convert/index.ts';
-export { type LoadedModel, type LoadOptions, loadModel } from './load.ts';
+export { fileDtype, type LoadedModel, type LoadOptions, loadModel } from './load.ts';
 export * from './unet/index.ts';
 export * from './vae/index.ts';

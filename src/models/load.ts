@@ -55,7 +55,7 @@ function refusePickle(path: string): void {
 }
 
 /** The floating dtype most of the state dict's tensors have. */
-function fileDtype(sd: Map<string, Tensor>): DType {
+export function fileDtype(sd: Map<string, Tensor>): DType {
   const counts = new Map<DType, number>();
   for (const t of sd.values()) {
     const d = t.dtype;

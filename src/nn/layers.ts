@@ -2,8 +2,9 @@
 // inside withoutInit, see ./init.ts). Forward reads weights through get() so a moved or
 // reloaded tensor is always the current one.
 
-import type { Tensor } from '../torch/index.ts';
+import type { DType, Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
+import { computesWider, frozenConv2d, frozenLinear, type HalfStorable } from './frozen.ts';
 import { paramStorage } from './init.ts';
 import { Module } from './module.ts';
 
@@ -21,7 +22,7 @@ function uniform(shape: number[], bound: number): Tensor {
   );
 }
 
-export class Linear extends Module {
+export class Linear extends Module implements HalfStorable {
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
@@ -33,7 +34,12 @@ export class Linear extends Module {
     if (hasBias) this.param('bias', uniform([outFeatures], bound));
   }
   forward(x: Tensor): Tensor {
-    return F.linear(x, this.get('weight'), this.hasBias ? this.get('bias') : undefined);
+    const w = this.get('weight');
+    const b = this.hasBias ? this.get('bias') : undefined;
+    return computesWider(w, x) ? frozenLinear(x, w, b) : F.linear(x, w, b);
+  }
+  storeHalf(dtype: DType): void {
+    this.to({ dtype, recurse: false });
   }
 }
 
@@ -44,7 +50,7 @@ export interface Conv2dOptions {
   bias?: boolean;
 }
 
-export class Conv2d extends Module {
+export class Conv2d extends Module implements HalfStorable {
   readonly stride: number;
   readonly padding: number;
   readonly groups: number;
@@ -65,11 +71,13 @@ export class Conv2d extends Module {
     if (this.hasBias) this.param('bias', uniform([outChannels], bound));
   }
   forward(x: Tensor): Tensor {
-    return F.conv2d(x, this.get('weight'), this.hasBias ? this.get('bias') : undefined, {
-      stride: this.stride,
-      padding: this.padding,
-      groups: this.groups,
-    });
+    const w = this.get('weight');
+    const b = this.hasBias ? this.get('bias') : undefined;
+    if (computesWider(w, x)) return frozenConv2d(x, w, b, this.stride, this.padding, this.groups);
+    return F.conv2d(x, w, b, { stride: this.stride, padding: this.padding, groups: this.groups });
+  }
+  storeHalf(dtype: DType): void {
+    this.to({ dtype, recurse: false });
   }
 }
 
@@ -124,7 +132,9 @@ export class LayerNorm extends Module {
   }
 }
 
-export class Embedding extends Module {
+export class Embedding extends Module implements HalfStorable {
+  /** Set by storeHalf: rows are looked up in the stored half dtype and returned in float32. */
+  private computeDtype?: DType;
   constructor(
     readonly numEmbeddings: number,
     readonly embeddingDim: number,
@@ -136,7 +146,12 @@ export class Embedding extends Module {
     );
   }
   forward(ids: Tensor): Tensor {
-    return torch.ops.embedding(this.get('weight'), ids);
+    const rows = torch.ops.embedding(this.get('weight'), ids);
+    return this.computeDtype && rows.dtype !== this.computeDtype ? rows.to(this.computeDtype) : rows;
+  }
+  storeHalf(dtype: DType): void {
+    this.computeDtype = 'float32';
+    this.to({ dtype, recurse: false });
   }
 }
 

@@ -59,6 +59,11 @@ export abstract class Module {
     for (const [n, t] of this.buffers) yield [prefix ? `${prefix}.${n}` : n, t];
     for (const [n, m] of this.modules) yield* m.namedBuffers(prefix ? `${prefix}.${n}` : n);
   }
+  /** This module's own parameters and buffers, without its children's. */
+  *ownTensors(): Generator<[string, Tensor]> {
+    yield* this.params.entries();
+    yield* this.buffers.entries();
+  }
   parameters(): Tensor[] {
     return [...this.namedParameters()].map(([, t]) => t);
   }
@@ -125,9 +130,9 @@ export abstract class Module {
     return report;
   }
 
-  /** Moves/casts every parameter and buffer in place of the old tensors (which are freed). */
-  to(target: { dtype?: DType; device?: string }): this {
-    for (const [, m] of this.namedModules()) {
+  /** Moves/casts every parameter and buffer (only this module's own with recurse false) in place of the old tensors (which are freed). */
+  to(target: { dtype?: DType; device?: string; recurse?: boolean }): this {
+    for (const m of target.recurse === false ? [this] : [...this.namedModules()].map(([, m]) => m)) {
       for (const map of [m.params, m.buffers]) {
         for (const [n, t] of map) {
           const floating = t.dtype.startsWith('float') || t.dtype === 'bfloat16';

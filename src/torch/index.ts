@@ -10,6 +10,6 @@ export { autocast, enableGrad, isGradEnabled, noGrad } from './grad.ts';
 export { gradcheck } from './gradcheck.ts';
 export { externalBytes, keep, liveTensors, scope } from './lifetime.ts';
 export { Generator, getRngState, manualSeed, setRngState } from './random.ts';
-export { getNumThreads, info, setNumThreads } from './runtime.ts';
+export { getNumThreads, info, profile, setNumThreads } from './runtime.ts';
 export * as safetensors from './safetensors.ts';
 export { type IndexItem, type Scalar, Tensor } from './tensor.ts';

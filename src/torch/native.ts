@@ -32,6 +32,8 @@ export interface BuildInfo {
   cxx11Abi: number;
   builtWithCuda: boolean;
   blas: string;
+  /** 'retained': glibc keeps large tensors on the heap (native/src/malloc.cc); 'system': LYCO_MALLOC=system. */
+  malloc: 'retained' | 'system';
   config: string;
 }
 
@@ -70,6 +72,8 @@ export interface Native {
   generatorSeed(g: NativeGenerator, seed?: number): number;
   getRngState(g?: NativeGenerator): number;
   setRngState(state: number, g?: NativeGenerator): void;
+  /** Starts libtorch's op profiler writing a chrome trace to path; without a path, stops and writes it. */
+  profile(path?: string): void;
   gradEnabled(): boolean;
   setGradEnabled(enabled: boolean): boolean;
   setAutocast(deviceType: 'cpu' | 'cuda', enabled: boolean, dtype: number): [boolean, number];

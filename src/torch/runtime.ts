@@ -11,3 +11,13 @@ export function setNumThreads(n: number): void {
 export function getNumThreads(): number {
   return native.getNumThreads();
 }
+
+/** libtorch's op profiler around fn, written as a chrome trace (chrome://tracing) to `path`. For bench/. */
+export function profile<T>(path: string, fn: () => T): T {
+  native.profile(path);
+  try {
+    return fn();
+  } finally {
+    native.profile();
+  }
+}
