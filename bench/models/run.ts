@@ -1,7 +1,10 @@
 // bench/models: a full-size SD1.5-layout UNet (random weights, real config) forward+backward at
 // 32x32 latents, batch 1, frozen weights, gradient to the input, in lyco and in Python torch 1.13
 // running sd-scripts' UNet (library/original_unet.py), side by side; then the tiny-model bench.
-// Each side runs in its own process, so peak RSS (maxRSS) is that step's alone.
+// Each side runs in its own process, so peak RSS (maxRSS) is that step's alone. lyco runs twice:
+// with the frozen weights in fp16 as checkpoints ship them (computed in float32: the numbers of
+// float32 weights, see src/nn/frozen.ts), which is how lyco holds an fp16 checkpoint, and with
+// float32 weights as Python holds them.
 //   SD_SCRIPTS_DIR=/path/to/sd-scripts node --import tsx bench/models/run.ts
 // SD_SCRIPTS_DIR: a checkout holding library/original_unet.py, or a git directory (bare/mirror)
 // whose HEAD has it. Nothing of it is kept: the file is copied to a temp folder next to
@@ -74,17 +77,25 @@ function sdScriptsSource(): { dir: string } | { why: string } {
   return { dir };
 }
 
-function runLyco(): StepResult {
+function runLyco(weights: 'fp16' | 'fp32'): StepResult {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'sd15-step.ts')], {
     encoding: 'utf8',
-    env: { ...process.env, LYCO_THREADS: threads, BENCH_REPS: reps },
+    env: { ...process.env, LYCO_THREADS: threads, BENCH_REPS: reps, BENCH_WEIGHTS: weights },
   });
   if (r.status !== 0) throw new Error(`lyco step failed:\n${r.stderr}`);
   return lastJson(r.stdout);
 }
 
-function runPython(dir: string): StepResult {
-  const r = spawnSync(PYTHON, [join(here, 'sd15_step.py'), dir, threads, reps], { encoding: 'utf8' });
+/**
+ * Python as users run it, or (tuned) with the process settings lyco applies to itself: passive
+ * OpenMP workers (src/torch/native.ts) and glibc keeping large blocks (native/src/malloc.cc).
+ */
+function runPython(dir: string, tuned: boolean): StepResult {
+  const env: NodeJS.ProcessEnv = tuned
+    ? { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', MALLOC_MMAP_THRESHOLD_: String(2 ** 30), MALLOC_TRIM_THRESHOLD_: String(2 ** 31 - 1) }
+    : { ...process.env };
+  if (!tuned) for (const k of ['OMP_WAIT_POLICY', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_']) delete env[k];
+  const r = spawnSync(PYTHON, [join(here, 'sd15_step.py'), dir, threads, reps], { encoding: 'utf8', env });
   if (r.status !== 0) throw new Error(`python step failed:\n${r.stderr}`);
   return lastJson(r.stdout);
 }
@@ -100,12 +111,16 @@ const fmt = (r: { times: number[]; cpuTimes: number[]; peakRssMiB: number; rssAf
 console.log(`SD1.5 UNet forward+backward, 32x32 latents, batch 1, frozen weights, grad to input, ${threads} threads`);
 const source = existsSync(PYTHON) ? sdScriptsSource() : { why: `${PYTHON} not found` };
 const lyco: StepResult[] = [];
+const lyco32: StepResult[] = [];
 const py: StepResult[] = [];
+const pyTuned: StepResult[] = [];
 try {
-  // Alternate the sides so a busy machine weighs on both alike.
+  // Alternate the sides so a busy machine weighs on all alike.
   for (let i = 0; i < rounds; i++) {
-    lyco.push(runLyco());
-    if ('dir' in source) py.push(runPython(source.dir));
+    lyco.push(runLyco('fp16'));
+    if ('dir' in source) py.push(runPython(source.dir, false));
+    lyco32.push(runLyco('fp32'));
+    if ('dir' in source) pyTuned.push(runPython(source.dir, true));
   }
 } finally {
   if ('dir' in source) rmSync(source.dir, { recursive: true, force: true });
@@ -117,24 +132,44 @@ const merge = (rs: StepResult[]) => ({
   rssAfterBuildMiB: Math.max(...rs.map((r) => r.rssAfterBuildMiB)),
 });
 const l = merge(lyco);
-console.log(`  lyco                    ${fmt(l)}`);
+const l32 = merge(lyco32);
+console.log(`  lyco, fp16 weights      ${fmt(l)}`);
+console.log(`  lyco, float32 weights   ${fmt(l32)}`);
 let ref: { medianS: number; peakRssMiB: number; cpuS?: number };
+let tunedRef: typeof ref | undefined;
 if (py.length) {
   const p = merge(py);
+  const pt = merge(pyTuned);
   console.log(`  python (sd-scripts)     ${fmt(p)}`);
+  console.log(`  python, lyco's settings ${fmt(pt)}`);
   ref = { medianS: median(p.times), peakRssMiB: p.peakRssMiB, cpuS: median(p.cpuTimes) };
+  tunedRef = { medianS: median(pt.times), peakRssMiB: pt.peakRssMiB, cpuS: median(pt.cpuTimes) };
 } else {
   console.log(`  python: not run (${'why' in source ? source.why : ''})`);
   console.log(`  python RECORDED in issue 3 (not measured now): median ${RECORDED.medianS} s, peak RSS 4.3 GB`);
   ref = RECORDED;
 }
-const tr = median(l.times) / ref.medianS;
-const mr = l.peakRssMiB / ref.peakRssMiB;
-const cr = ref.cpuS ? ` (CPU ${(median(l.cpuTimes) / ref.cpuS).toFixed(2)}x)` : '';
+for (const [label, r] of [
+  ['fp16 weights', l],
+  ['float32 weights', l32],
+] as const) {
+  const tr = median(r.times) / ref.medianS;
+  const mr = r.peakRssMiB / ref.peakRssMiB;
+  const cr = ref.cpuS ? ` (CPU ${(median(r.cpuTimes) / ref.cpuS).toFixed(2)}x)` : '';
+  console.log(
+    `  lyco/python, ${label.padEnd(16)}time ${tr.toFixed(2)}x${cr} (goal <= 0.9x: ${tr <= 0.9 ? 'met' : 'not met'})  peak RSS ${mr.toFixed(2)}x (goal <= 0.8x: ${mr <= 0.8 ? 'met' : 'not met'})`,
+  );
+}
+if (tunedRef) {
+  const t = tunedRef;
+  const row = (label: string, r: typeof l) =>
+    `  vs python with lyco's settings (OMP_WAIT_POLICY=PASSIVE, malloc), ${label}: time ${(median(r.times) / t.medianS).toFixed(2)}x, peak RSS ${(r.peakRssMiB / t.peakRssMiB).toFixed(2)}x`;
+  console.log(row('fp16 weights', l));
+  console.log(row('float32 weights', l32));
+}
 console.log(
-  `  ratio lyco/python       time ${tr.toFixed(2)}x${cr} (goal <= 0.9x: ${tr <= 0.9 ? 'met' : 'not met'})  peak RSS ${mr.toFixed(2)}x (goal <= 0.8x: ${mr <= 0.8 ? 'met' : 'not met'})`,
+  `  weights alone: ${((859_520_964 * 4) / 2 ** 20).toFixed(0)} MiB float32 (python), ${((859_520_964 * 2) / 2 ** 20).toFixed(0)} MiB fp16`,
 );
-console.log(`  weights alone: ${((859_520_964 * 4) / 2 ** 20).toFixed(0)} MiB float32 on both sides`);
 console.log('');
 const tiny = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'tiny.ts')], { encoding: 'utf8', env: process.env });
 process.stdout.write(tiny.stdout + tiny.stderr);

@@ -8,9 +8,9 @@ import type { Module } from './module.ts';
 
 const HALF = new Set<DType>(['float16', 'bfloat16']);
 
-/** A frozen half weight meeting a wider input: the case the frozen ops are for. */
+/** A frozen half weight meeting a wider input outside autocast (which casts by itself): the case the frozen ops are for. */
 export function computesWider(w: Tensor, x: Tensor): boolean {
-  return HALF.has(w.dtype) && !w.requiresGrad && x.dtype !== w.dtype && !HALF.has(x.dtype);
+  return HALF.has(w.dtype) && !w.requiresGrad && x.dtype !== w.dtype && !HALF.has(x.dtype) && !torch.isAutocastEnabled();
 }
 
 export function frozenLinear(x: Tensor, w: Tensor, b: Tensor | undefined): Tensor {

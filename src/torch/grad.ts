@@ -31,9 +31,18 @@ export function enableGrad<T>(fn: () => T): T {
  */
 export function autocast<T>(dtype: DType, fn: () => T, deviceType: 'cpu' | 'cuda' = 'cpu'): T {
   const [prevEnabled, prevDtype] = native.setAutocast(deviceType, true, dtypeCode(dtype));
+  autocastDepth++;
   try {
     return fn();
   } finally {
+    autocastDepth--;
     native.setAutocast(deviceType, prevEnabled, prevDtype);
   }
+}
+
+let autocastDepth = 0;
+
+/** Inside torch.autocast (lyco enters autocast only through it). */
+export function isAutocastEnabled(): boolean {
+  return autocastDepth > 0;
 }

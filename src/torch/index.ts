@@ -6,7 +6,7 @@ export * from './factories.ts';
 export * as F from './functional.ts';
 export { baddbmm, cat, chunk, einsum, kron, split, stack, where } from './functional.ts';
 export * as ops from './generated/ops.ts';
-export { autocast, enableGrad, isGradEnabled, noGrad } from './grad.ts';
+export { autocast, enableGrad, isAutocastEnabled, isGradEnabled, noGrad } from './grad.ts';
 export { gradcheck } from './gradcheck.ts';
 export { externalBytes, keep, liveTensors, scope } from './lifetime.ts';
 export { Generator, getRngState, manualSeed, setRngState } from './random.ts';

@@ -92,6 +92,12 @@ function load(): Native {
   if (!existsSync(addonPath)) {
     throw new Error(`lyco: native addon not built (${addonPath} is missing); run \`bash scripts/bootstrap.sh\``);
   }
+  // libtorch's OpenMP threads (conv, norms, elementwise) spin for a while after each parallel
+  // region by default, while OpenBLAS runs matmuls on its own pthreads: on a machine with few
+  // cores the two fight over them, and a full-size SD1.5 UNet step took 2.7x as long (bench/models,
+  // both in Python torch and in lyco). Passive OpenMP workers sleep at once. libgomp reads this
+  // when it loads with the addon, so it is set here, before; a value the user set is kept.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   const require = createRequire(import.meta.url);
   const n = require(addonPath) as Native;
   // Intra-op threads: libtorch defaults to 1 on small machines; use the cores this process may use.

@@ -67,6 +67,7 @@ test('checkpointing lowers the peak memory of a UNet forward+backward', (t) => {
         LYCO_NUM_THREADS: '1',
         OPENBLAS_NUM_THREADS: '1',
         MALLOC_ARENA_MAX: '1',
+        LYCO_MALLOC: 'system', // let these glibc settings stand (lyco's own keep blocks on the heap)
         MALLOC_MMAP_THRESHOLD_: '65536',
         MALLOC_TRIM_THRESHOLD_: '0',
       },

@@ -38,6 +38,10 @@ const CONVS: [string, () => Conv2d, number[]][] = [
   ['1x1 no bias', () => new Conv2d(6, 4, 1, { bias: false }), [2, 6, 5, 7]],
   ['3x3 groups 2', () => new Conv2d(6, 8, 3, { padding: 1, groups: 2 }), [1, 6, 6, 6]],
   ['3x3 stride 2 odd input', () => new Conv2d(4, 4, 3, { stride: 2, padding: 1 }), [1, 4, 7, 7]],
+  // Batch 1 and at most 20,480 input values: oneDNN forward and GEMM + col2im backward (frozen.cc).
+  ["3x3 on a small batch-1 map (SD's 1280x4x4 route)", () => new Conv2d(32, 24, 3, { padding: 1 }), [1, 32, 4, 4]],
+  ['1x1 on a small batch-1 map', () => new Conv2d(16, 8, 1), [1, 16, 4, 4]],
+  ['3x3 just over the small-map bound', () => new Conv2d(8, 8, 3, { padding: 1 }), [1, 8, 51, 51]],
 ];
 
 for (const dtype of ['float16', 'bfloat16'] as const) {
