@@ -10,4 +10,5 @@ export { findPreset, PRESETS, type Preset } from './presets.ts';
 export { type PyValue, parsePyLiteral, pyRepr } from './py-literal.ts';
 export { CONFIG_KEYS, type TrainConfig, TrainConfigSchema } from './schema.ts';
 export { SD_OPTIONS } from './sd-options.ts';
+export { type CaptionRandomness, checkTextEncoderCache, type TextCacheConflict, textCacheConflict } from './text-encoder-cache.ts';
 export { writeFileAtomic } from './write-atomic.ts';

@@ -6,6 +6,7 @@ import type { Diagnostics } from './diagnostics.ts';
 import type { GuiHints, Mode } from './kohya-gui.ts';
 import { nearestKey } from './nearest.ts';
 import type { TrainConfig } from './schema.ts';
+import { checkTextEncoderCache } from './text-encoder-cache.ts';
 
 export interface EffectContext {
   mode: Mode;
@@ -164,6 +165,7 @@ export function checkEffects(input: TrainConfig, ctx: EffectContext, d: Diagnost
       'not set: sd-scripts clips gradients at norm 1.0 by default (kohya_ss 21.8 has no field for it); set max_grad_norm 0 to turn clipping off',
     );
   }
+  checkTextEncoderCache(cfg, keyOf, d);
   checkOptimizer(cfg, ctx, d);
   return cfg;
 }

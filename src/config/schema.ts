@@ -133,6 +133,9 @@ export const TrainConfigSchema = z.object({
   random_crop: bool(),
   cache_latents: bool(),
   cache_latents_to_disk: bool(),
+  /** sd-scripts: SDXL only; lyco: every family. Needs network_train_unet_only and fixed captions. */
+  cache_text_encoder_outputs: bool(),
+  cache_text_encoder_outputs_to_disk: bool(),
   vae_batch_size: int({ gte: 1 }).default(1),
   prior_loss_weight: num({ gte: 0 }).default(1),
   // network

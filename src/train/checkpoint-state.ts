@@ -1,7 +1,8 @@
 // The training state next to a save (sd-scripts' `<name>-state` folders), enough to continue a
 // run bit for bit: network tensors in float32, the optimizer's state dict, the scheduler, every
 // random generator (torch's default, the noise generator, the pyramid-noise PyRandom), the data
-// position (epoch, batches done in it), the global step, the loss window and the d*lr detector.
+// position (epoch, batches done in it), the global step, the loss window, the d*lr detector and
+// the fp16 loss scale.
 // A state folder is written under a temporary name and renamed into place, so a kill at any
 // moment leaves either the previous folder or the new one, never a partial one.
 import {
@@ -22,6 +23,7 @@ import type { SpikeState } from '../monitor/spike.ts';
 import type { LRScheduler, OptimizerStateDict, SchedulerState } from '../optim/index.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
+import type { GradScalerState } from './grad-scaler.ts';
 import type { LossRecorderState } from './loss-recorder.ts';
 import type { AnyOptimizer } from './optimizer-config.ts';
 
@@ -55,6 +57,8 @@ export interface TrainState {
   pyNoise: { mt: number[]; mti: number };
   /** Set after a d*lr rollback: the run's max_train_steps and T_max were cut to this step. */
   cutoff?: number;
+  /** fp16 loss scaling: the scale, its growth tracker and the steps skipped so far. */
+  gradScaler?: GradScalerState;
   /** What must not change between a run and its resume (seed, network, data, accumulation). */
   fingerprint?: Record<string, string | number>;
   tMax?: number;

@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import { adapterMetadata } from '../adapters/metadata.ts';
 import type { NetworkConfig } from '../adapters/network.ts';
-import { pyFloat, pyStr } from '../adapters/py-str.ts';
+import { pyJsonDumps, pyStr } from '../adapters/py-str.ts';
 import type { TrainConfig } from '../config/index.ts';
 import type { LoadedDataset } from '../data/load-dataset.ts';
 import type { TrainingPlan } from './plan.ts';
@@ -25,27 +25,16 @@ export interface MetadataContext {
   mixedPrecision: string;
 }
 
-/** Python's json.dumps (", " and ": " separators, ensure_ascii) of nested dicts, lists and numbers. */
-export function pyJson(v: unknown): string {
-  if (v === null || v === undefined) return 'null';
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : pyFloat(v);
-  if (typeof v === 'string')
-    return JSON.stringify(v).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  if (Array.isArray(v)) return `[${v.map(pyJson).join(', ')}]`;
-  return `{${Object.entries(v as Record<string, unknown>)
-    .map(([k, x]) => `${pyJson(k)}: ${pyJson(x)}`)
-    .join(', ')}}`;
-}
-
-function tagFrequency(datasets: readonly LoadedDataset[]): Record<string, Record<string, number>> {
-  const out: Record<string, Record<string, number>> = {};
+/** Tag counts per folder, in first-seen order (Maps: a tag like "1" keeps its place, as in Python's dict). */
+function tagFrequency(datasets: readonly LoadedDataset[]): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
   for (const e of datasets.flatMap((ds) => ds.images)) {
     const dir = basename(e.subset.image_dir);
-    const f = (out[dir] ??= {});
+    let f = out.get(dir);
+    if (!f) out.set(dir, (f = new Map()));
     for (const tag of e.caption.split(',')) {
       const t = tag.trim().toLowerCase();
-      if (t) f[t] = (f[t] ?? 0) + 1;
+      if (t) f.set(t, (f.get(t) ?? 0) + 1);
     }
   }
   return out;
@@ -117,9 +106,9 @@ export function trainingMetadata(x: MetadataContext, step: number, epoch: number
     ss_color_aug: pyStr(p.color_aug),
     ss_flip_aug: pyStr(p.flip_aug),
     ss_random_crop: pyStr(p.random_crop),
-    ss_dataset_dirs: pyJson(dirs),
-    ss_tag_frequency: pyJson(tagFrequency(x.datasets)),
-    ss_bucket_info: pyJson({ buckets }),
+    ss_dataset_dirs: pyJsonDumps(dirs),
+    ss_tag_frequency: pyJsonDumps(tagFrequency(x.datasets)),
+    ss_bucket_info: pyJsonDumps({ buckets }),
     ss_steps: String(step),
     ss_epoch: String(epoch),
   };

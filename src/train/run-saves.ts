@@ -40,6 +40,8 @@ export function restore(run: Run, dir: string): Progress {
   run.pyNoise.setState(s.pyNoise);
   run.losses.load(s.lossRecorder);
   if (s.spike) run.detector = DlrSpikeDetector.fromState(s.spike);
+  // A state saved without loss scaling leaves a fresh scale; one saved with it, by a run without, is not needed.
+  if (run.scaler && s.gradScaler) run.scaler.loadStateDict(s.gradScaler);
   run.meta = { ...s.meta, savedSteps: [...s.meta.savedSteps] };
   run.metaCtx.sessionId = s.meta.sessionId;
   run.metaCtx.trainingStartedAt = s.meta.trainingStartedAt;
@@ -61,7 +63,9 @@ export function applyCutoff(run: Run, cutoff: number, atStep: number): void {
     g.lr = base[i];
   });
   const sched = buildScheduler(cfg, run.optimizer);
-  for (let i = 0; i < atStep; i++) sched.step();
+  // Steps loss scaling skipped did not step the scheduler.
+  const stepped = atStep - (run.scaler?.skippedSteps ?? 0);
+  for (let i = 0; i < stepped; i++) sched.step();
   run.scheduler = sched;
   run.cfg = cfg;
   run.step.cfg = cfg;
@@ -84,6 +88,7 @@ export function save(run: Run, kind: SaveKind, n: number, progress: Progress, wi
       lossRecorder: run.losses.state(),
       spike: run.detector?.state(),
       pyNoise: run.pyNoise.getState(),
+      gradScaler: run.scaler?.stateDict(),
       cutoff: run.result.rolledBackTo !== undefined ? run.cfg.max_train_steps : undefined,
       fingerprint: fingerprint(run),
       tMax: typeof run.cfg.lr_scheduler_args.T_max === 'number' ? run.cfg.lr_scheduler_args.T_max : undefined,

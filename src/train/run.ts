@@ -13,6 +13,7 @@ import type { SaveKind } from './artifacts.ts';
 import type { Progress, RunMeta } from './checkpoint-state.ts';
 import type { BatchSource, LatentSource } from './dataset-group.ts';
 import type { Interrupt } from './faults.ts';
+import type { GradScaler, GradScalerOptions } from './grad-scaler.ts';
 import type { LossRecorder } from './loss-recorder.ts';
 import type { MetadataContext } from './metadata.ts';
 import type { AnyOptimizer } from './optimizer-config.ts';
@@ -27,6 +28,8 @@ export interface TrainHooks {
   afterOptimizerStep?(step: number, optimizer: AnyOptimizer): void;
   /** Replaces a micro-batch's loss value before it is checked (tests plant NaN here). */
   lossValue?(step: number, loss: number): number;
+  /** Called with the trained parameters before each optimizer step (tests plant non-finite gradients here). */
+  beforeOptimizerStep?(step: number, params: readonly Tensor[]): void;
 }
 
 export interface TrainOptions {
@@ -51,6 +54,12 @@ export interface TrainOptions {
   hooks?: TrainHooks;
   /** Install SIGINT/SIGTERM handlers (the CLI does; library callers may not want them). */
   handleSignals?: boolean;
+  /**
+   * Dynamic loss scaling (GradScaler) whatever the precision and device: on with torch's defaults
+   * (true) or these options, off (false). Default: on for fp16 on CUDA only. Tests run the CPU
+   * loop with it.
+   */
+  lossScaling?: boolean | Partial<GradScalerOptions>;
 }
 
 export interface SaveRecord {
@@ -75,6 +84,8 @@ export interface TrainResult {
   cutoff?: number;
   rolledBackTo?: number;
   samples: string[];
+  /** Optimizer steps loss scaling skipped for a non-finite gradient (loss scaling only). */
+  skippedSteps?: number;
 }
 
 export interface Run {
@@ -97,6 +108,8 @@ export interface Run {
   noiseGenerator: torch.Generator;
   pyNoise: PyRandom;
   step: StepContext;
+  /** fp16 loss scaling (also in step.scaler). */
+  scaler?: GradScaler;
   losses: LossRecorder;
   detector?: DlrSpikeDetector;
   writer: SummaryWriter;

@@ -12,7 +12,11 @@ import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { readPromptFile, type SamplePrompt } from './sample-prompts.ts';
 import type { RunModels } from './setup-models.ts';
+import { type StepContext, withAutocast } from './step.ts';
 import { encodeCaptions, timeIdsTensor, type UNetConditioning } from './text-conditioning.ts';
+
+/** The training autocast, which samples run under too. */
+export type SamplePrecision = Pick<StepContext, 'autocast' | 'autocastDevice'>;
 
 export type SampleRunner = (step: number, epoch: number, byEpoch: boolean, writer?: SummaryWriter) => Promise<string[]>;
 
@@ -43,7 +47,7 @@ function one(
   p: SamplePrompt,
   sampler: Sampler,
   seed: number,
-  autocast?: 'bfloat16',
+  precision: SamplePrecision,
 ): { rgb: Buffer; w: number; h: number } {
   const f = models.vaeFactor;
   const w = Math.max(f, Math.floor(p.width / f) * f);
@@ -66,7 +70,7 @@ function one(
         }).to('float32');
       };
       // The text encoder and UNet run as in training (autocast); the float32 VAE decodes outside it.
-      const latents = autocast ? torch.autocast(autocast, denoise) : denoise();
+      const latents = withAutocast(precision, denoise);
       const img = models.vae.decode(latents.div(models.vae.scalingFactor));
       return toRgb8(img.select(0, 0));
     }),
@@ -80,7 +84,7 @@ export function makeSampleRunner(
   models: RunModels,
   outputDir: string,
   log: (l: string) => void,
-  autocast?: 'bfloat16',
+  precision: SamplePrecision = {},
 ): SampleRunner | undefined {
   if (!cfg.sample_prompts) {
     if (cfg.sample_every_n_epochs || cfg.sample_every_n_steps) log('sampling: no sample_prompts file given, so no samples (as sd-scripts)');
@@ -94,7 +98,7 @@ export function makeSampleRunner(
     const files: string[] = [];
     try {
       for (const [i, p] of prompts.entries()) {
-        const { rgb, w, h } = one(models, p, samplerFor(cfg.sample_sampler, models), p.seed ?? (cfg.seed ?? 0) + i, autocast);
+        const { rgb, w, h } = one(models, p, samplerFor(cfg.sample_sampler, models), p.seed ?? (cfg.seed ?? 0) + i, precision);
         const suffix = byEpoch ? `e${String(epoch).padStart(6, '0')}` : String(step).padStart(6, '0');
         const file = join(dir, `${cfg.output_name ? `${cfg.output_name}_` : ''}${suffix}_${String(i).padStart(2, '0')}.png`);
         const png = await sharp(rgb, { raw: { width: w, height: h, channels: 3 } })

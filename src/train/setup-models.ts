@@ -1,13 +1,15 @@
-// Loads what a run trains against: the frozen UNet, VAE and text encoder(s) (float32 weights;
-// mixed precision is autocast), the CLIP tokenizer(s), and the DDPM noise schedule sd-scripts
+// Loads what a run trains against: the frozen UNet, VAE and text encoder(s), the CLIP
+// tokenizer(s), and the DDPM noise schedule sd-scripts
 // trains with. SDXL (sd-scripts' sdxl_train_network.py) has two encoders and tokenizers: OpenAI's
 // CLIP-L padded with EOS and OpenCLIP bigG padded with "!".
 import { basename } from 'node:path';
 import type { TrainConfig } from '../config/index.ts';
 import { NoiseSchedule } from '../diffusion/index.ts';
 import { buildTextEncoder, type CLIPTextModel, loadTextEncoderWeights, parseClipTextConfig } from '../models/clip/index.ts';
-import { type AutoencoderKL, type LoadedModel, loadModel, type UNet2DConditionModel } from '../models/index.ts';
+import { type AutoencoderKL, fileDtype, type LoadedModel, loadModel, type UNet2DConditionModel } from '../models/index.ts';
 import { type CLIPTokenizer, loadClipTokenizer } from '../models/tokenizer/index.ts';
+import { type Module, storeFrozenWeights, withoutInit } from '../nn/index.ts';
+import type { DType } from '../torch/index.ts';
 
 export type BaseModelVersion = 'sd_v1' | 'sd_v2' | 'sd_v2_v' | 'sdxl_base_v1-0';
 
@@ -43,8 +45,27 @@ function checkFamily(cfg: TrainConfig, sdxl: boolean, path: string, messages: st
   }
 }
 
+/**
+ * How the frozen weights are held. bf16: in bf16 under bf16 autocast, as sd-scripts' weight_dtype
+ * (CPU autocast has no group_norm rule, so norms run in bf16 too). Otherwise linear/conv/embedding
+ * weights stay half when the checkpoint ships them half, or become fp16 with mixed_precision fp16
+ * (sd-scripts' weight_dtype), and compute in float32 (nn/frozen.ts): for an fp16 checkpoint the
+ * same numbers as float32 weights, at half the memory. Norms and the rest are float32.
+ */
+function holdFrozen(mod: Module, fileDt: DType, cfg: TrainConfig): void {
+  if (cfg.mixed_precision === 'bf16') {
+    mod.to({ dtype: 'bfloat16' });
+    return;
+  }
+  const half = cfg.mixed_precision === 'fp16' ? 'float16' : fileDt === 'float16' || fileDt === 'bfloat16' ? fileDt : undefined;
+  if (half) storeFrozenWeights(mod, half);
+  else mod.to({ dtype: 'float32' });
+}
+
 export function loadRunModels(cfg: TrainConfig, o: { model: string; tokenizer?: string }): RunModels {
-  const m = loadModel(o.model, { dtype: 'float32', components: ['unet', 'vae'] });
+  // Weights load in the file's dtype (no float32 copy of an fp16 checkpoint); holdFrozen decides.
+  const m = loadModel(o.model, { components: ['unet', 'vae'] });
+  const dtypes = new Map<Module, DType>();
   const built: { dispose(): void }[] = [];
   const messages = [`model ${basename(o.model)}`];
   let sdxl = false;
@@ -52,6 +73,8 @@ export function loadRunModels(cfg: TrainConfig, o: { model: string; tokenizer?: 
   try {
     if (m.unet) built.push(m.unet);
     if (m.vae) built.push(m.vae);
+    if (m.unet) dtypes.set(m.unet, fileDtype(m.unet.stateDict()));
+    if (m.vae) dtypes.set(m.vae, fileDtype(m.vae.stateDict()));
     sdxl = isSdxl(m);
     checkFamily(cfg, sdxl, o.model, messages);
     const wanted = sdxl ? (['text_encoder', 'text_encoder_2'] as const) : (['text_encoder'] as const);
@@ -60,8 +83,12 @@ export function loadRunModels(cfg: TrainConfig, o: { model: string; tokenizer?: 
     }
     textEncoders = wanted.map((c, i) => {
       const part = m.textEncoders[c] as NonNullable<LoadedModel['textEncoders'][typeof c]>;
-      const te = buildTextEncoder(parseClipTextConfig(part.config, `${o.model} (${c})`), i === 1) as CLIPTextModel;
+      const dtype = fileDtype(part.stateDict);
+      const te = withoutInit(() => buildTextEncoder(parseClipTextConfig(part.config, `${o.model} (${c})`), i === 1), {
+        dtype,
+      }) as CLIPTextModel;
       built.push(te);
+      dtypes.set(te, dtype);
       loadTextEncoderWeights(te, part.stateDict, `${o.model} (${c})`);
       return te;
     });
@@ -82,8 +109,9 @@ export function loadRunModels(cfg: TrainConfig, o: { model: string; tokenizer?: 
     return tok.tokenizer;
   });
   for (const mod of [unet, vae, ...textEncoders]) mod.requiresGrad_(false).eval();
-  // bf16: frozen weights in bf16 as sd-scripts' weight_dtype (CPU autocast has no group_norm rule); adapters stay float32.
-  if (cfg.mixed_precision === 'bf16') for (const mod of [unet, ...textEncoders]) mod.to({ dtype: 'bfloat16' });
+  for (const mod of [unet, ...textEncoders]) holdFrozen(mod, dtypes.get(mod) ?? 'float32', cfg);
+  // The VAE encodes latents (cached, no grad) and decodes samples outside autocast: never bf16.
+  holdFrozen(vae, dtypes.get(vae) ?? 'float32', { ...cfg, mixed_precision: 'no' });
   const schedule = new NoiseSchedule({
     predictionType: cfg.v_parameterization ? 'v_prediction' : 'epsilon',
     zeroTerminalSnr: cfg.zero_terminal_snr,

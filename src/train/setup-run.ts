@@ -3,14 +3,17 @@
 import { mkdirSync } from 'node:fs';
 import { AdapterNetwork } from '../adapters/network.ts';
 import { formatDiagnostic, type LoadedConfig, loadConfig, type TrainConfig } from '../config/index.ts';
+import type { LoadedDataset } from '../data/load-dataset.ts';
 import { PyRandom } from '../data/py-random.ts';
 import { generatorSource } from '../diffusion/noise.ts';
+import type { MaxTokenLength } from '../models/tokenizer/index.ts';
 import { DlrSpikeDetector } from '../monitor/spike.ts';
 import { SummaryWriter, sdScriptsLogDir } from '../monitor/tensorboard.ts';
 import * as torch from '../torch/index.ts';
 import type { RunMeta } from './checkpoint-state.ts';
 import { nowDate, nowSeconds } from './clock.ts';
 import { Interrupt } from './faults.ts';
+import { GradScaler } from './grad-scaler.ts';
 import { LossRecorder } from './loss-recorder.ts';
 import type { MetadataContext } from './metadata.ts';
 import { networkConfigFromTrain } from './network-config.ts';
@@ -19,8 +22,9 @@ import type { TrainProgress } from './progress-bar.ts';
 import type { Run, TrainOptions } from './run.ts';
 import { makeSampleRunner } from './sampling.ts';
 import { encodeLatents, loadRunDatasets, makeSampler, planRun } from './setup-data.ts';
-import { loadRunModels } from './setup-models.ts';
-import type { StepContext } from './step.ts';
+import { loadRunModels, type RunModels } from './setup-models.ts';
+import { type StepContext, withAutocast } from './step.ts';
+import { assertTextCacheable, fixedCaptions, TextEncoderCache } from './text-encoder-cache.ts';
 
 function resolveConfig(opts: TrainOptions): LoadedConfig {
   const argv = [...(opts.argv ?? [])];
@@ -34,12 +38,65 @@ function resolveConfig(opts: TrainOptions): LoadedConfig {
   return loadConfig(opts.config, { applyAllKeys: opts.applyAllKeys, argv });
 }
 
-function mixedPrecision(cfg: TrainConfig, log: (l: string) => void): 'bfloat16' | undefined {
-  if (cfg.mixed_precision === 'bf16') return 'bfloat16';
-  if (cfg.mixed_precision === 'fp16') {
-    log('mixed_precision fp16: fp16 loss scaling needs CUDA; this run trains in float32 on the CPU (bf16 autocasts on the CPU)');
+export interface PrecisionPlan {
+  autocast?: 'bfloat16' | 'float16';
+  device: 'cpu' | 'cuda';
+  /** fp16 on CUDA: dynamic loss scaling (GradScaler), as accelerate does. */
+  lossScaling: boolean;
+  message?: string;
+}
+
+/**
+ * What mixed_precision means on the device the run trains on: bf16 autocasts; fp16 autocasts to
+ * float16 with loss scaling on CUDA, and on the CPU computes in float32 (frozen weights are stored
+ * in fp16 by the model loader), where no loss scaling is needed.
+ */
+export function precisionPlan(mixedPrecision: TrainConfig['mixed_precision'], device: 'cpu' | 'cuda'): PrecisionPlan {
+  if (mixedPrecision === 'bf16') return { autocast: 'bfloat16', device, lossScaling: false };
+  if (mixedPrecision === 'fp16') {
+    if (device === 'cuda') return { autocast: 'float16', device, lossScaling: true };
+    return {
+      device,
+      lossScaling: false,
+      message: 'mixed_precision fp16 on the CPU: frozen weights stored in fp16, computed in float32 (no loss scaling needed)',
+    };
   }
-  return undefined;
+  return { device, lossScaling: false };
+}
+
+/** Where the frozen UNet lives: the device the steps run on. */
+function trainingDevice(models: RunModels): 'cpu' | 'cuda' {
+  for (const [, p] of models.unet.namedParameters()) return p.device.startsWith('cuda') ? 'cuda' : 'cpu';
+  return 'cpu';
+}
+
+/**
+ * cache_text_encoder_outputs: encodes every caption once, and frees
+ * the text encoders when nothing else needs them (no sample prompts; no wildcards that could make
+ * a caption the cache has not seen).
+ */
+function buildTextCache(
+  cfg: TrainConfig,
+  models: RunModels,
+  datasets: LoadedDataset[],
+  step: StepContext,
+  keepEncoders: boolean,
+  log: (l: string) => void,
+): TextEncoderCache {
+  const cache = new TextEncoderCache(models, {
+    clipSkip: cfg.clip_skip,
+    maxTokenLength: cfg.max_token_length as MaxTokenLength | undefined,
+    autocast: (fn) => withAutocast(step, fn),
+  });
+  cache.fill(fixedCaptions(datasets));
+  const wildcards = datasets.some((ds) => ds.images.some((e) => e.subset.enable_wildcard));
+  const free = !keepEncoders && !wildcards;
+  if (free) for (const te of models.textEncoders) te.dispose();
+  log(
+    `cache_text_encoder_outputs: ${cache.size} caption${cache.size === 1 ? '' : 's'} encoded; ` +
+      (free ? 'text encoders freed' : `text encoders kept (${keepEncoders ? 'sample prompts' : 'wildcard captions'})`),
+  );
+  return cache;
 }
 
 export async function setup(opts: TrainOptions): Promise<Run> {
@@ -54,6 +111,7 @@ export async function setup(opts: TrainOptions): Promise<Run> {
   mkdirSync(outputDir, { recursive: true });
 
   const datasets = await loadRunDatasets(cfg, log);
+  if (cfg.cache_text_encoder_outputs) assertTextCacheable(cfg, !cfg.network_train_unet_only, datasets);
   const planned = planRun(loaded, cfg, datasets, opts.keepTMax);
   if (planned.tMaxMessage) log(planned.tMaxMessage);
   for (const n of planned.plan.notes) log(`note: ${n}`);
@@ -91,7 +149,11 @@ export async function setup(opts: TrainOptions): Promise<Run> {
   const sampler = makeSampler(datasets, cfg, seed);
   const noiseGenerator = new torch.Generator({ seed });
   const pyNoise = new PyRandom(seed);
-  const autocast = mixedPrecision(cfg, log);
+  const precision = precisionPlan(cfg.mixed_precision, trainingDevice(models));
+  if (precision.message) log(precision.message);
+  const autocast = precision.autocast;
+  const scalerOptions = opts.lossScaling ?? precision.lossScaling;
+  const scaler = scalerOptions ? new GradScaler(scalerOptions === true ? {} : scalerOptions) : undefined;
   const step: StepContext = {
     cfg,
     models,
@@ -100,6 +162,8 @@ export async function setup(opts: TrainOptions): Promise<Run> {
     noise: generatorSource({ generator: noiseGenerator, py: pyNoise }),
     trainTextEncoder: groups.some((g) => g.part === 'text_encoder'),
     autocast,
+    autocastDevice: precision.device,
+    scaler,
   };
   const meta: RunMeta = { sessionId: new PyRandom(seed).randint(0, 2 ** 31), trainingStartedAt: nowSeconds(), savedSteps: [] };
   const policy = opts.dlrSpike;
@@ -140,6 +204,7 @@ export async function setup(opts: TrainOptions): Promise<Run> {
     noiseGenerator,
     pyNoise,
     step,
+    scaler,
     losses: new LossRecorder(),
     detector,
     writer,
@@ -150,6 +215,7 @@ export async function setup(opts: TrainOptions): Promise<Run> {
     progress: undefined as unknown as TrainProgress,
     interrupt: new Interrupt(),
   };
-  run.sampleRunner = makeSampleRunner(run.cfg, models, outputDir, log, autocast);
+  run.sampleRunner = makeSampleRunner(run.cfg, models, outputDir, log, { autocast, autocastDevice: precision.device });
+  if (cfg.cache_text_encoder_outputs) step.textCache = buildTextCache(cfg, models, datasets, step, run.sampleRunner !== undefined, log);
   return run;
 }

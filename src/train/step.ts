@@ -14,10 +14,12 @@ import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import type { LatentSource } from './dataset-group.ts';
 import { clipGradNorm } from './grad-clip.ts';
+import type { GradScaler } from './grad-scaler.ts';
 import type { AnyOptimizer } from './optimizer-config.ts';
 import type { RunModels } from './setup-models.ts';
 import { sizeConditioning } from './size-conditioning.ts';
 import { encodeCaptions, timeIdsTensor, type UNetConditioning } from './text-conditioning.ts';
+import type { TextEncoderCache } from './text-encoder-cache.ts';
 
 export interface StepContext {
   cfg: TrainConfig;
@@ -27,16 +29,25 @@ export interface StepContext {
   noise: NoiseSource;
   /** Text encoder adapters are trained (a text_encoder group exists). */
   trainTextEncoder: boolean;
-  /** 'bfloat16' on the CPU, 'float16' with CUDA; undefined: float32. */
+  /** 'bfloat16' (bf16), 'float16' (fp16 on CUDA); undefined: float32. */
   autocast?: 'bfloat16' | 'float16';
+  /** The device autocast applies to (default the CPU). */
+  autocastDevice?: 'cpu' | 'cuda';
+  /** fp16 loss scaling: the loss is multiplied by its scale before backward. */
+  scaler?: GradScaler;
+  /** cache_text_encoder_outputs: the text conditioning of every caption, encoded before the first step. */
+  textCache?: TextEncoderCache;
 }
 
-function withAutocast<T>(ctx: Pick<StepContext, 'autocast'>, fn: () => T): T {
-  return ctx.autocast ? torch.autocast(ctx.autocast, fn) : fn();
+/** Runs `fn` under the context's autocast, if any. */
+export function withAutocast<T>(ctx: Pick<StepContext, 'autocast' | 'autocastDevice'>, fn: () => T): T {
+  return ctx.autocast ? torch.autocast(ctx.autocast, fn, ctx.autocastDevice ?? 'cpu') : fn();
 }
 
 /** What the denoising half of a step needs (the bench drives it with random text states). */
-export type DenoiseContext = Pick<StepContext, 'cfg' | 'noise' | 'autocast'> & { models: Pick<RunModels, 'unet' | 'schedule'> };
+export type DenoiseContext = Pick<StepContext, 'cfg' | 'noise' | 'autocast' | 'autocastDevice' | 'scaler'> & {
+  models: Pick<RunModels, 'unet' | 'schedule'>;
+};
 
 /**
  * Forward and backward of one micro-batch inside the caller's scope; returns the loss value
@@ -47,8 +58,12 @@ export function microStep(ctx: StepContext, batch: Batch): number {
   const latents = torch.stack(batch.items.map((it) => ctx.cache.get(it.entry, it.flipped))).mul(models.vae.scalingFactor);
   const captions = batch.items.map((it) => it.caption);
   const text = { clipSkip: cfg.clip_skip, maxTokenLength: cfg.max_token_length as MaxTokenLength | undefined };
-  const encode = () => withAutocast(ctx, () => encodeCaptions(models, captions, text));
-  const cond: UNetConditioning = ctx.trainTextEncoder ? encode() : torch.noGrad(encode);
+  let cond: UNetConditioning;
+  if (ctx.textCache) cond = ctx.textCache.lookup(captions);
+  else {
+    const encode = () => withAutocast(ctx, () => encodeCaptions(models, captions, text));
+    cond = ctx.trainTextEncoder ? encode() : torch.noGrad(encode);
+  }
   if (models.sdxl) cond.timeIds = timeIdsTensor(batch.items.map(sizeConditioning));
   return denoiseStep(
     ctx,
@@ -60,7 +75,8 @@ export function microStep(ctx: StepContext, batch: Batch): number {
 
 /**
  * Noise, timesteps and noisy latents → UNet with the network → weighted loss → backward of
- * loss / gradient_accumulation_steps. `latents` are already scaled by the VAE's factor.
+ * loss / gradient_accumulation_steps (× the loss scale with fp16 loss scaling, as accelerate's
+ * backward). `latents` are already scaled by the VAE's factor.
  */
 export function denoiseStep(ctx: DenoiseContext, latents: Tensor, cond: UNetConditioning, lossWeights: readonly number[]): number {
   const { cfg, models } = ctx;
@@ -77,7 +93,8 @@ export function denoiseStep(ctx: DenoiseContext, latents: Tensor, cond: UNetCond
     const loss = perSample.mean();
     const value = loss.item();
     if (!Number.isFinite(value)) return value;
-    const scaled = loss.div(cfg.gradient_accumulation_steps);
+    const divided = loss.div(cfg.gradient_accumulation_steps);
+    const scaled = ctx.scaler ? ctx.scaler.scaleLoss(divided) : divided;
     if (tape) withAutocast(ctx, () => tape.backward(scaled));
     else scaled.backward();
     return value;
@@ -87,25 +104,41 @@ export function denoiseStep(ctx: DenoiseContext, latents: Tensor, cond: UNetCond
 }
 
 export interface OptimizerStepResult {
+  /** Total gradient norm before clipping (NaN: clipping off; inf: a gradient overflowed). */
   gradNorm: number;
   maxNorm?: { keysScaled: number; meanNorm: number; maxNorm: number };
+  /** False when loss scaling found a non-finite gradient and skipped the optimizer and scheduler step. */
+  stepped: boolean;
+  /** The loss scale the step's gradients were computed with (loss scaling only). */
+  lossScale?: number;
 }
 
-/** After an accumulation: clip, optimizer.step, scheduler.step (once per optimizer step), zero_grad, max-norm. */
+/**
+ * After an accumulation: (loss scaling: unscale and check) clip, optimizer.step, scheduler.step
+ * (once per optimizer step; neither when loss scaling skips the step, as accelerate), update the
+ * scale, zero_grad, max-norm.
+ */
 export function optimizerStep(
   cfg: TrainConfig,
   network: AdapterNetwork,
   params: readonly Tensor[],
   optimizer: AnyOptimizer,
   scheduler: LRScheduler,
+  scaler?: GradScaler,
 ): OptimizerStepResult {
-  const gradNorm = cfg.max_grad_norm > 0 ? clipGradNorm(params, cfg.max_grad_norm) : Number.NaN;
-  optimizer.step();
-  scheduler.step();
+  const lossScale = scaler?.scale;
+  const overflow = scaler ? scaler.unscale(params) : false;
+  const gradNorm = overflow ? Number.POSITIVE_INFINITY : cfg.max_grad_norm > 0 ? clipGradNorm(params, cfg.max_grad_norm) : Number.NaN;
+  let stepped = true;
+  if (scaler) {
+    stepped = scaler.step(optimizer, params);
+    scaler.update();
+  } else optimizer.step();
+  if (stepped) scheduler.step();
   optimizer.zeroGrad();
   const maxNorm =
     cfg.scale_weight_norms !== undefined
       ? torch.noGrad(() => torch.scope(() => network.applyMaxNormRegularization(cfg.scale_weight_norms as number)))
       : undefined;
-  return { gradNorm, maxNorm };
+  return { gradNorm, maxNorm, stepped, lossScale };
 }

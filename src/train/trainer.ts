@@ -13,14 +13,17 @@ import { TrainProgress } from './progress-bar.ts';
 import type { Run, TrainOptions, TrainResult } from './run.ts';
 import { applyCutoff, restore, save, wantState } from './run-saves.ts';
 import { setup } from './setup-run.ts';
-import { microStep, optimizerStep } from './step.ts';
+import { microStep, type OptimizerStepResult, optimizerStep } from './step.ts';
 
 export type { SaveRecord, TrainHooks, TrainOptions, TrainResult } from './run.ts';
 
-function logStep(run: Run, loss: number, epoch: number, maxNorm?: { keysScaled: number; meanNorm: number; maxNorm: number }): void {
+function logStep(run: Run, loss: number, epoch: number, r: OptimizerStepResult): void {
   const g = run.result.globalStep;
   const logs = run.optimizer.logs();
   const scalars = stepScalars({ lossCurrent: loss, lossAverage: run.losses.average, logs, groupNames: run.groupNames });
+  // lyco: the loss scale this step's gradients were computed with (sd-scripts logs none).
+  if (r.lossScale !== undefined) scalars['loss/scale'] = r.lossScale;
+  const maxNorm = r.maxNorm;
   if (maxNorm) {
     scalars['max_norm/keys_scaled'] = maxNorm.keysScaled;
     scalars['max_norm/average_key_norm'] = maxNorm.meanNorm;
@@ -81,10 +84,13 @@ async function loop(run: Run, start: Progress): Promise<LoopEnd> {
       micro++;
       if (micro % ga !== 0 && micro !== length) continue;
 
-      const r = torch.scope(() => optimizerStep(run.cfg, run.network, run.params, run.optimizer, run.scheduler));
+      hooks.beforeOptimizerStep?.(nextStep, run.params);
+      const r = torch.scope(() => optimizerStep(run.cfg, run.network, run.params, run.optimizer, run.scheduler, run.scaler));
+      // A step loss scaling skipped still counts (sd-scripts' global_step), as accelerate.
+      if (run.scaler) run.result.skippedSteps = run.scaler.skippedSteps;
       run.result.globalStep = nextStep;
       hooks.afterOptimizerStep?.(nextStep, run.optimizer);
-      logStep(run, loss, epoch, r.maxNorm);
+      logStep(run, loss, epoch, r);
       const progress: Progress = { epoch, batchesDone: micro, globalStep: nextStep };
       run.position = progress;
 
@@ -151,6 +157,7 @@ function release(run: Run): void {
   run.interrupt.uninstall();
   run.optimizer.dispose();
   run.cache.dispose();
+  run.step.textCache?.dispose();
   run.network.restore();
   run.network.dispose();
   run.models.dispose();
