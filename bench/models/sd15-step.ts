@@ -2,17 +2,18 @@
 // config) forward+backward at 32x32 latents, batch 1, frozen weights, gradient to the input.
 // Prints one JSON line: build/step seconds and peak RSS. Own process so maxRSS is this step's.
 //   LYCO_THREADS=2 BENCH_REPS=3 BENCH_WEIGHTS=fp16|fp32 node --import tsx bench/models/sd15-step.ts
-// BENCH_PROFILE=FILE: a chrome trace of one step. BENCH_WEIGHTS=fp16: the frozen weights stored in fp16 as checkpoints ship them (computed in float32).
+// BENCH_PROFILE=FILE: a chrome trace of one step. BENCH_WEIGHT_SLICE_BYTES: fp16 weights are widened in slices of this size. BENCH_WEIGHTS=fp16: the frozen weights stored in fp16 as checkpoints ship them (computed in float32).
 import { convert } from '../../src/models/index.ts';
 import { attentionSettings, UNet2DConditionModel } from '../../src/models/unet/index.ts';
 import { CheckpointTape } from '../../src/nn/checkpoint.ts';
-import { storeFrozenWeights, withoutInit } from '../../src/nn/index.ts';
+import { frozenSettings, storeFrozenWeights, withoutInit } from '../../src/nn/index.ts';
 import * as torch from '../../src/torch/index.ts';
 
 const threads = Number(process.env.LYCO_THREADS ?? 2);
 const reps = Number(process.env.BENCH_REPS ?? 3);
 const checkpointing = process.env.BENCH_CHECKPOINTING === '1';
 attentionSettings.sliceSize = Number(process.env.BENCH_ATTN_SLICE ?? 0);
+frozenSettings.sliceBytes = Number(process.env.BENCH_WEIGHT_SLICE_BYTES ?? 0);
 torch.setNumThreads(threads);
 torch.manualSeed(0);
 

@@ -13,12 +13,16 @@ export function computesWider(w: Tensor, x: Tensor): boolean {
   return HALF.has(w.dtype) && !w.requiresGrad && x.dtype !== w.dtype && !HALF.has(x.dtype) && !torch.isAutocastEnabled();
 }
 
+/** Float32 bytes of a CPU weight widened at a time (0: the addon's default); tests set it small to slice tiny layers. */
+export const frozenSettings = { sliceBytes: 0 };
+
 export function frozenLinear(x: Tensor, w: Tensor, b: Tensor | undefined): Tensor {
-  return torch.callOp('lyco::frozen_linear', '', x, w, b ?? null) as Tensor;
+  return torch.callOp('lyco::frozen_linear', '', x, w, b ?? null, frozenSettings.sliceBytes) as Tensor;
 }
 
 export function frozenConv2d(x: Tensor, w: Tensor, b: Tensor | undefined, stride: number, padding: number, groups: number): Tensor {
-  return torch.callOp('lyco::frozen_conv2d', '', x, w, b ?? null, [stride, stride], [padding, padding], [1, 1], groups) as Tensor;
+  const s = frozenSettings.sliceBytes;
+  return torch.callOp('lyco::frozen_conv2d', '', x, w, b ?? null, [stride, stride], [padding, padding], [1, 1], groups, s) as Tensor;
 }
 
 /** Layers whose weights can be stored half and computed wider (norms stay float32: tiny, and precision-sensitive). */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { UNet2DConditionModel } from '../../src/models/unet/index.ts';
 import { CheckpointTape } from '../../src/nn/checkpoint.ts';
-import { Conv2d, Embedding, Linear, type Module, storeFrozenWeights } from '../../src/nn/index.ts';
+import { Conv2d, Embedding, frozenSettings, Linear, type Module, storeFrozenWeights } from '../../src/nn/index.ts';
 import type { DType, Tensor } from '../../src/torch/index.ts';
 import * as torch from '../../src/torch/index.ts';
 import { goldenDir } from '../helpers/golden.ts';
@@ -44,53 +44,63 @@ const CONVS: [string, () => Conv2d, number[]][] = [
   ['3x3 just over the small-map bound', () => new Conv2d(8, 8, 3, { padding: 1 }), [1, 8, 51, 51]],
 ];
 
-for (const dtype of ['float16', 'bfloat16'] as const) {
-  for (const [name, make, shape] of CONVS) {
-    test(`Conv2d ${name} with ${dtype} weights equals float32 on the rounded values`, () => {
-      torch.manualSeed(1);
+// Slices of 100 bytes split every test weight into row slices (the path SD's large weights take).
+const SLICINGS = [
+  ['', 0],
+  [', widened in row slices', 100],
+] as const;
+
+for (const [sliced, sliceBytes] of SLICINGS)
+  for (const dtype of ['float16', 'bfloat16'] as const) {
+    for (const [name, make, shape] of CONVS) {
+      test(`Conv2d ${name} with ${dtype} weights${sliced} equals float32 on the rounded values`, () => {
+        frozenSettings.sliceBytes = sliceBytes;
+        torch.manualSeed(1);
+        torch.scope(() => {
+          const conv = make();
+          conv.requiresGrad_(false);
+          roundThrough(conv, dtype);
+          const x = torch.randn(shape);
+          const g = torch.randn(run(conv, x).y.shape);
+          const ref = run(conv, x, g);
+          storeFrozenWeights(conv, dtype);
+          assert.equal(conv.get('weight').dtype, dtype);
+          const half = run(conv, x, g);
+          assert.equal(half.y.dtype, 'float32');
+          assert.deepEqual(half.gx.shape, shape);
+          assert.ok(maxRel(half.y, ref.y) < 1e-6, `forward rel ${maxRel(half.y, ref.y)}`);
+          assert.ok(maxRel(half.gx, ref.gx) < 1e-6, `input grad rel ${maxRel(half.gx, ref.gx)}`);
+          conv.dispose();
+        });
+      });
+    }
+    test(`Linear (2-D and 3-D input, with and without bias) with ${dtype} weights${sliced} equals float32`, () => {
+      frozenSettings.sliceBytes = sliceBytes;
+      torch.manualSeed(2);
       torch.scope(() => {
-        const conv = make();
-        conv.requiresGrad_(false);
-        roundThrough(conv, dtype);
-        const x = torch.randn(shape);
-        const g = torch.randn(run(conv, x).y.shape);
-        const ref = run(conv, x, g);
-        storeFrozenWeights(conv, dtype);
-        assert.equal(conv.get('weight').dtype, dtype);
-        const half = run(conv, x, g);
-        assert.equal(half.y.dtype, 'float32');
-        assert.deepEqual(half.gx.shape, shape);
-        assert.ok(maxRel(half.y, ref.y) < 1e-6, `forward rel ${maxRel(half.y, ref.y)}`);
-        assert.ok(maxRel(half.gx, ref.gx) < 1e-6, `input grad rel ${maxRel(half.gx, ref.gx)}`);
-        conv.dispose();
+        for (const bias of [true, false]) {
+          for (const shape of [
+            [5, 12],
+            [2, 7, 12],
+          ]) {
+            const lin = new Linear(12, 9, bias);
+            lin.requiresGrad_(false);
+            roundThrough(lin, dtype);
+            const x = torch.randn(shape);
+            const g = torch.randn([...shape.slice(0, -1), 9]);
+            const ref = run(lin, x, g);
+            storeFrozenWeights(lin, dtype);
+            const half = run(lin, x, g);
+            assert.ok(maxRel(half.y, ref.y) < 1e-6 && maxRel(half.gx, ref.gx) < 1e-6, `bias ${bias} [${shape}]`);
+            lin.dispose();
+          }
+        }
       });
     });
   }
-  test(`Linear (2-D and 3-D input, with and without bias) with ${dtype} weights equals float32`, () => {
-    torch.manualSeed(2);
-    torch.scope(() => {
-      for (const bias of [true, false]) {
-        for (const shape of [
-          [5, 12],
-          [2, 7, 12],
-        ]) {
-          const lin = new Linear(12, 9, bias);
-          lin.requiresGrad_(false);
-          roundThrough(lin, dtype);
-          const x = torch.randn(shape);
-          const g = torch.randn([...shape.slice(0, -1), 9]);
-          const ref = run(lin, x, g);
-          storeFrozenWeights(lin, dtype);
-          const half = run(lin, x, g);
-          assert.ok(maxRel(half.y, ref.y) < 1e-6 && maxRel(half.gx, ref.gx) < 1e-6, `bias ${bias} [${shape}]`);
-          lin.dispose();
-        }
-      }
-    });
-  });
-}
 
 test('Embedding stored in fp16 returns float32 rows', () => {
+  frozenSettings.sliceBytes = 0;
   torch.scope(() => {
     const emb = new Embedding(20, 6);
     emb.requiresGrad_(false);
@@ -113,7 +123,7 @@ test('storeFrozenWeights refuses a trainable weight, naming it', () => {
   lin.dispose();
 });
 
-test('tiny SD1.5 UNet with fp16-stored weights: same output and input gradients, checkpointed or not', (t) => {
+test('tiny SD1.5 UNet with fp16-stored weights: same output and input gradients, checkpointed or not, sliced or not', (t) => {
   const dir = goldenDir(t, 'models/unet/sd15_tiny');
   if (!dir) return;
   const unet = new UNet2DConditionModel(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
@@ -138,13 +148,21 @@ test('tiny SD1.5 UNet with fp16-stored weights: same output and input gradients,
     n,
     unet.numParameters() - [...unet.namedParameters()].filter(([k]) => /norm/.test(k)).reduce((a, [, p]) => a + p.numel(), 0),
   );
-  for (const checkpointing of [false, true]) {
+  for (const [checkpointing, sliceBytes] of [
+    [false, 0],
+    [true, 0],
+    [false, 2048],
+  ] as const) {
+    frozenSettings.sliceBytes = sliceBytes;
     const half = step(checkpointing);
     const rels = half.map((h, i) => maxRel(h, ref[i]));
-    t.diagnostic(`checkpointing ${checkpointing}: output, sample grad, context grad rel ${rels.map((r) => r.toExponential(1)).join(', ')}`);
+    t.diagnostic(
+      `checkpointing ${checkpointing}, slices of ${sliceBytes || 'default'} bytes: output, sample grad, context grad rel ${rels.map((r) => r.toExponential(1)).join(', ')}`,
+    );
     for (const r of rels) assert.ok(r < 1e-5, `rel ${r}`);
     for (const h of half) h.dispose();
   }
+  frozenSettings.sliceBytes = 0;
   for (const r of ref) r.dispose();
   unet.dispose();
 });
