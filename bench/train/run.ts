@@ -15,6 +15,8 @@ const { values: args } = parseArgs({
     steps: { type: 'string', default: '30' },
     'sd15-steps': { type: 'string', default: '4' },
     threads: { type: 'string' },
+    // sd15: frozen UNet weights in fp16 (as lyco holds an fp16 checkpoint) or float32.
+    weights: { type: 'string', default: 'fp16' },
   },
 });
 
@@ -60,13 +62,13 @@ async function sd15(preset: 'ia3' | 'lokr', steps: number): Promise<void> {
   const { torch } = await import('../../src/index.ts');
   const { benchSd15Unet } = await import('./sd15-unet.ts');
   if (args.threads) torch.setNumThreads(Number(args.threads));
-  console.log(JSON.stringify(benchSd15Unet(preset, steps)));
+  console.log(JSON.stringify(benchSd15Unet(preset, steps, args.weights === 'fp32' ? 'fp32' : 'fp16')));
 }
 
 /** Runs this file for one preset and section in a child process; returns its JSON line. */
 function child(section: string, preset: string): Record<string, number | string | boolean> {
   const self = fileURLToPath(import.meta.url);
-  const extra = args.threads ? ['--threads', args.threads] : [];
+  const extra = [...(args.threads ? ['--threads', args.threads] : []), '--weights', args.weights as string];
   const steps = section === 'sd15' ? (args['sd15-steps'] as string) : (args.steps as string);
   const out = execFileSync(
     process.execPath,
@@ -95,7 +97,7 @@ if (args.preset) {
   }
   if (sections.includes('sd15')) {
     console.log(
-      'SD1.5-layout UNet (860M random frozen weights, float32), 32x32 latents, batch 1, random [1, 77, 768] text states, UNet network only',
+      `SD1.5-layout UNet (860M random frozen weights, ${args.weights === 'fp32' ? 'float32' : 'fp16 computed in float32'}), 32x32 latents, batch 1, random [1, 77, 768] text states, UNet network only`,
     );
     for (const preset of ['ia3', 'lokr']) {
       const r = child('sd15', preset);

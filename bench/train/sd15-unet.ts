@@ -2,7 +2,8 @@
 // the preset's network over the UNet only (text encoder outputs are random [1, 77, 768] states, so
 // the figure is the UNet's step), its optimizer, scheduler, noise and loss, through the same
 // denoiseStep / optimizerStep the trainer runs. Weights are random: built with withoutInit, then
-// filled (conv/linear ~ N(0, 0.02), norms 1, biases 0) and frozen. Prints one JSON line.
+// filled (conv/linear ~ N(0, 0.02), norms 1, biases 0) and frozen; in fp16 (held as lyco holds an
+// fp16 checkpoint: computed in float32, nn/frozen.ts) or float32. Prints one JSON line.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,15 +14,16 @@ import { NoiseSchedule } from '../../src/diffusion/index.ts';
 import { generatorSource } from '../../src/diffusion/noise.ts';
 import { unetConfig } from '../../src/models/convert/index.ts';
 import { UNet2DConditionModel } from '../../src/models/index.ts';
+import { storeFrozenWeights } from '../../src/nn/index.ts';
 import { withoutInit } from '../../src/nn/init.ts';
 import * as torch from '../../src/torch/index.ts';
 import { networkConfigFromTrain } from '../../src/train/network-config.ts';
 import { buildOptimizer, buildScheduler } from '../../src/train/optimizer-config.ts';
 import { denoiseStep, optimizerStep } from '../../src/train/step.ts';
 
-function randomUnet(): UNet2DConditionModel {
+function randomUnet(weights: 'fp16' | 'fp32'): UNet2DConditionModel {
   torch.manualSeed(0);
-  const unet = withoutInit(() => new UNet2DConditionModel(unetConfig('sd1')));
+  const unet = withoutInit(() => new UNet2DConditionModel(unetConfig('sd1')), { dtype: weights === 'fp16' ? 'float16' : 'float32' });
   torch.noGrad(() => {
     for (const [name, p] of unet.namedParameters()) {
       torch.scope(() => {
@@ -31,11 +33,14 @@ function randomUnet(): UNet2DConditionModel {
       });
     }
   });
-  return unet.requiresGrad_(false).eval();
+  unet.requiresGrad_(false).eval();
+  if (weights === 'fp16') storeFrozenWeights(unet, 'float16');
+  return unet;
 }
 
 export interface Sd15Figure {
   preset: string;
+  weights: 'fp16' | 'fp32';
   steps: number;
   secondsPerStep: number;
   setupSeconds: number;
@@ -46,7 +51,7 @@ export interface Sd15Figure {
   threads: number;
 }
 
-export function benchSd15Unet(preset: 'ia3' | 'lokr', steps: number): Sd15Figure {
+export function benchSd15Unet(preset: 'ia3' | 'lokr', steps: number, weights: 'fp16' | 'fp32' = 'fp16'): Sd15Figure {
   const t0 = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'lyco-bench-'));
   let cfg: ReturnType<typeof loadConfig>['config'];
@@ -58,7 +63,7 @@ export function benchSd15Unet(preset: 'ia3' | 'lokr', steps: number): Sd15Figure
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const unet = randomUnet();
+  const unet = randomUnet(weights);
   unet.gradientCheckpointing = cfg.gradient_checkpointing;
   const schedule = new NoiseSchedule({ predictionType: 'epsilon' });
   const network = new AdapterNetwork(networkConfigFromTrain(cfg, false), { unet }, () => {}).apply();
@@ -92,6 +97,7 @@ export function benchSd15Unet(preset: 'ia3' | 'lokr', steps: number): Sd15Figure
   const secondsPerStep = (warm[warm.length - 1] - warm[0]) / (warm.length - 1) / 1000;
   const figure: Sd15Figure = {
     preset,
+    weights,
     steps,
     secondsPerStep: Number(secondsPerStep.toFixed(3)),
     setupSeconds: Number(setupSeconds.toFixed(1)),

@@ -71,6 +71,12 @@ export abstract class AdapterModule extends Module {
     return this.target.get('weight');
   }
 
+  /** The target's bias, if it has one (a live reference). */
+  get targetBias(): Tensor | undefined {
+    for (const [n, t] of this.target.ownTensors()) if (n === 'bias') return t;
+    return undefined;
+  }
+
   /**
    * The dtype the target layer computes in for input x: its weight's, except for frozen half
    * weights computed wider (nn/frozen.ts), where it is the input's.

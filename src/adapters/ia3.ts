@@ -36,7 +36,7 @@ export class Ia3Module extends AdapterModule {
   }
 
   protected adapterForward(x: Tensor): Tensor {
-    return ia3Forward(x, (h) => this.callOriginal(h), this.targetWeight, this.get('weight'), this.layer, {
+    return ia3Forward(x, (h) => this.callOriginal(h), this.targetBias, this.get('weight'), this.layer, {
       onInput: this.onInput,
       multiplier: this.multiplier,
       scaleBias: this.scaleBias,

@@ -2,7 +2,7 @@
 // Merged W' = W ⊙ (1 + m·w) along that axis; ΔW = W ⊙ (m·w).
 import type { Tensor } from '../../torch/index.ts';
 import * as torch from '../../torch/index.ts';
-import { applyWeight, type LayerInfo } from '../layer.ts';
+import type { LayerInfo } from '../layer.ts';
 
 /** `w` broadcast against W: (out,) → (out, 1[,1,1]) on output; (in,) → (1, in[,1,1]) on input. Conv vectors are stored (1, C, 1, 1). */
 function axisView(v: Tensor, shape: number[], onInput: boolean): Tensor {
@@ -24,7 +24,7 @@ export function ia3Diff(weight: Tensor, w: Tensor, onInput: boolean, multiplier:
 export function ia3Forward(
   x: Tensor,
   orgForward: (x: Tensor) => Tensor,
-  weight: Tensor,
+  bias: Tensor | undefined,
   w: Tensor,
   layer: LayerInfo,
   o: { onInput: boolean; multiplier: number; scaleBias: boolean },
@@ -34,7 +34,11 @@ export function ia3Forward(
     const chanDim = layer.kind === 'conv2d' ? 1 : -1;
     const view = (g: Tensor, n: number) => (chanDim === 1 ? g.reshape(1, n, 1, 1) : g.reshape(n));
     if (o.onInput) return orgForward(x.mul(view(gain, layer.inFeatures)));
-    if (o.scaleBias) return orgForward(x).mul(view(gain, layer.outFeatures));
-    return orgForward(x).add(applyWeight(x, ia3Diff(weight, w, false, o.multiplier), layer));
+    const out = orgForward(x);
+    if (o.scaleBias) return out.mul(view(gain, layer.outFeatures).to(out.dtype));
+    // W x + b + (W ⊙ m·w) x, the weight-only form, computed as out + (out − b)·m·w: scaling W's
+    // rows scales the rows of W x, so the second product (and ΔW) need not be built.
+    const wx = bias ? out.sub(view(bias, layer.outFeatures).to(out.dtype)) : out;
+    return out.add(wx.mul(view(w.mul(o.multiplier), layer.outFeatures).to(out.dtype)));
   });
 }
