@@ -171,19 +171,38 @@ export abstract class AdapterModule extends Module {
     return torch.scope(() => {
       const w = this.targetWeight;
       const d = this.doraAxis ? this.mergedFrom(w, delta, this.multiplier).sub(w) : delta.mul(this.multiplier);
-      let out = applyWeight(x, d.to(this.computeDtype(x)), this.layer);
-      if (this.training && this.dropout > 0) out = torch.F.dropout(out, this.dropout, true, this.generator);
-      return this.callOriginal(x).add(out);
+      return this.finishDelta(x, applyWeight(x, d.to(this.computeDtype(x)), this.layer));
+    });
+  }
+
+  /** org(x) + the delta's output, after network dropout when honoured (elements of the delta's output). */
+  protected finishDelta(x: Tensor, out: Tensor): Tensor {
+    const dropped = this.training && this.dropout > 0 ? torch.F.dropout(out, this.dropout, true, this.generator) : out;
+    return this.callOriginal(x).add(dropped);
+  }
+
+  /** Rank dropout's row mask (keep a row if U > p), drawn as dropRows draws it; undefined when off. */
+  private rowMask(rows: number, dtype: DType): Tensor | undefined {
+    if (!this.training || this.rankDropout <= 0) return undefined;
+    let keep = torch.rand([rows], { generator: this.generator }).gt(this.rankDropout).to(dtype);
+    if (this.rankDropoutScale) keep = keep.div(keep.mean().clamp(1e-12));
+    return keep;
+  }
+
+  /** Rank dropout on a delta's output channels: the same draw and effect as dropRows on ΔW. */
+  protected dropOutputs(out: Tensor): Tensor {
+    return torch.scope(() => {
+      const keep = this.rowMask(this.layer.outFeatures, out.dtype);
+      if (!keep) return out;
+      return out.mul(this.layer.kind === 'conv2d' ? keep.reshape(1, -1, 1, 1) : keep);
     });
   }
 
   /** Rank dropout over the output rows of ΔW (LyCORIS LoHa/LoKr/rebuild LoCon): keep a row if U > p. */
   protected dropRows(delta: Tensor): Tensor {
-    if (!this.training || this.rankDropout <= 0) return delta;
     return torch.scope(() => {
-      let keep = torch.rand([delta.shape[0]], { generator: this.generator }).gt(this.rankDropout).to(delta.dtype);
-      if (this.rankDropoutScale) keep = keep.div(keep.mean().clamp(1e-12));
-      return delta.mul(keep.reshape(-1, ...delta.shape.slice(1).map(() => 1)));
+      const keep = this.rowMask(delta.shape[0], delta.dtype);
+      return keep ? delta.mul(keep.reshape(-1, ...delta.shape.slice(1).map(() => 1))) : delta;
     });
   }
 

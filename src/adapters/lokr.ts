@@ -6,7 +6,7 @@ import type { Module } from '../nn/index.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { AdapterModule, type AdapterOptions } from './base.ts';
-import { type LokrLayout, type LokrLayoutOptions, lokrDiff, lokrLayout } from './functional/lokr.ts';
+import { type LokrLayout, type LokrLayoutOptions, lokrApply, lokrDiff, lokrFactors, lokrLayout } from './functional/lokr.ts';
 import { kaimingSqrt5, zerosInit } from './init.ts';
 import { resolveAlpha } from './scale.ts';
 
@@ -68,7 +68,21 @@ export class LokrModule extends AdapterModule {
   }
 
   protected adapterForward(x: Tensor): Tensor {
-    return this.rebuildForward(x, this.deltaWeight(this.training));
+    // DoRA needs the merged weight, grouped convs do not split by channel, and below ~64k weights
+    // (tiny models) one kron + one product costs less than the factored calls: rebuild ΔW there.
+    const size = this.layer.shape.reduce((p, k) => p * k, 1);
+    if (this.doraAxis || this.layer.groups !== 1 || size < 65536) return this.rebuildForward(x, this.deltaWeight(this.training));
+    return this.factoredForward(x);
+  }
+
+  /** org(x) + m·scale·kron(W1, W2) x applied factor by factor (functional/lokr.ts lokrApply). */
+  protected factoredForward(x: Tensor): Tensor {
+    return torch.scope(() => {
+      const [w1, w2] = lokrFactors(this.weights(), this.layer.shape);
+      const dtype = this.computeDtype(x);
+      const out = lokrApply(x, w1.to(dtype), w2.to(dtype), this.layer).mul(this.scale * this.multiplier);
+      return this.finishDelta(x, this.dropOutputs(out));
+    });
   }
 
   /** LyCORIS: every stored factor × ratio^(1/k), k = number of factor tensors. */

@@ -97,3 +97,30 @@ export function lokrDiff(w: LokrWeights, shape: number[], scale: number): Tensor
 export function lokrIsFullFull(w: LokrWeights): boolean {
   return !!w.w1 && !!w.w2;
 }
+
+/**
+ * kron(W1, W2) applied to x without building it: the input's channels split as (c, d), W2 acts
+ * on d within each of the c groups (a batched linear or conv with the layer's stride/padding), then
+ * W1 mixes the c groups into a. The same sum as F.linear/F.conv2d with kron(W1, W2), reordered;
+ * for SD's 1280-channel 3x3 convs about 1/30 of the products and no 59 MB ΔW per call.
+ */
+export function lokrApply(
+  x: Tensor,
+  w1: Tensor,
+  w2: Tensor,
+  layer: { kind: 'linear' | 'conv2d'; stride: number; padding: number },
+): Tensor {
+  return torch.scope(() => {
+    const [a, c] = w1.shape;
+    const [b, d] = w2.shape;
+    if (layer.kind === 'linear') {
+      const lead = x.shape.slice(0, -1);
+      const z = x.reshape(...lead, c, d).matmul(w2.t()); // [..., c, b]
+      return w1.matmul(z).reshape(...lead, a * b); // [..., a, b]
+    }
+    const [n, , h, w] = x.shape;
+    const y = torch.F.conv2d(x.reshape(n * c, d, h, w), w2, undefined, { stride: layer.stride, padding: layer.padding });
+    const [, , ho, wo] = y.shape;
+    return w1.matmul(y.reshape(n, c, b * ho * wo)).reshape(n, a * b, ho, wo);
+  });
+}
