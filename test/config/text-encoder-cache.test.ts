@@ -3,19 +3,10 @@
 // one error line naming the key as the user wrote it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, parseConfig, textCacheConflict } from '../../src/config/index.ts';
+import { parseConfig, textCacheConflict } from '../../src/config/index.ts';
+import { errorLines } from './error-lines.ts';
 
 const gui = '"LoRA_type": "Standard", "optimizer": "AdamW", "max_grad_norm": 1, "learning_rate": 1e-4';
-
-function errorLines(text: string, file: string): string[] {
-  try {
-    parseConfig(text, file);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
-    return e.message.split('\n');
-  }
-  assert.fail('expected a ConfigError');
-}
 
 test('kohya_ss sdxl_cache_text_encoder_outputs and sd-scripts cache_text_encoder_outputs(_to_disk) turn the cache on', () => {
   const r = parseConfig(`{${gui}, "sdxl": true, "sdxl_cache_text_encoder_outputs": true, "unet_lr": 1e-4, "text_encoder_lr": 0}`, 'g.json');

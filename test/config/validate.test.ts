@@ -1,17 +1,8 @@
 // Bad values are one line naming the file and the key; unknown keys are warnings with the nearest key.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, type LoadedConfig, parseConfig } from '../../src/config/index.ts';
-
-function errorLines(text: string, file = 'bad.json'): string[] {
-  try {
-    parseConfig(text, file);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
-    return e.message.split('\n');
-  }
-  assert.fail('expected a ConfigError');
-}
+import { type LoadedConfig, parseConfig } from '../../src/config/index.ts';
+import { errorLines } from './error-lines.ts';
 
 function warnings(r: LoadedConfig, code?: string): string[] {
   return r.diagnostics.filter((d) => d.level === 'warning' && (code === undefined || d.code === code)).map((d) => `${d.key}: ${d.message}`);
