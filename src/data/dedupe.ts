@@ -132,6 +132,6 @@ export function formatDuplicateReport(r: DuplicateReport): string[] {
     lines.push(`group ${i + 1} (${[...kinds].join('; ')}):`);
     for (const p of g) lines.push(`  ${p}`);
   });
-  lines.push('keep one image of each group (or pass the option that allows duplicates)');
+  lines.push('keep one image of each group (or train with --allow-duplicates)');
   return lines;
 }

@@ -103,7 +103,7 @@ export async function loadDataset(bp: DatasetBlueprint, opts: LoadOptions = {}):
     const lines = formatDuplicateReport(duplicates);
     if (!opts.allow_duplicates)
       throw new DatasetError(
-        `${lines.join('\n')}\nduplicates make the model overfit these images; remove them, or set allow_duplicates to train anyway`,
+        `${lines.join('\n')}\nduplicates make the model overfit these images; remove them, or train anyway with --allow-duplicates (lyco train; allow_duplicates in the API)`,
       );
     for (const l of lines) log(l);
   }

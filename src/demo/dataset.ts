@@ -49,7 +49,7 @@ export async function writeDemoDataset(root: string, o: { images: number; repeat
   const rng = new PyRandom(o.seed);
   let todo = Array.from({ length: o.images }, (_, i) => i);
   // Plain shapes on plain backgrounds often look alike to the trainer's pHash duplicate check,
-  // which stops training (the train API has no allow_duplicates): redraw all but one of each group.
+  // which stops training (unless told to allow them; a demo should not need that): redraw all but one of each group.
   for (let round = 0; todo.length && round < 50; round++) {
     for (const i of todo) await writeImage(folder, i, rng);
     const { report } = await dedupeDirectory(folder, { progress: false });

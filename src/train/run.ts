@@ -46,6 +46,8 @@ export interface TrainOptions {
   spikeOptions?: Partial<SpikeOptions>;
   applyAllKeys?: boolean;
   keepTMax?: boolean;
+  /** Train on a dataset with duplicate images instead of refusing it. */
+  allowDuplicates?: boolean;
   /** sd-scripts options that override the file (`--resolution 32,32`). */
   argv?: string[];
   /** Show the progress bar (default: when stderr is a TTY). */

@@ -37,7 +37,11 @@ export function datasetArgs(c: TrainConfig): DatasetArgs {
 }
 
 /** The run's datasets: one from folders, or each [[datasets]] of a dataset_config (trained as their union). */
-export async function loadRunDatasets(c: TrainConfig, log: (l: string) => void): Promise<LoadedDataset[]> {
+export async function loadRunDatasets(
+  c: TrainConfig,
+  log: (l: string) => void,
+  o: { allowDuplicates?: boolean } = {},
+): Promise<LoadedDataset[]> {
   const args = datasetArgs(c);
   const warnings: FolderWarning[] = [];
   let bps = c.dataset_config ? loadDatasetConfig(c.dataset_config, args) : undefined;
@@ -47,7 +51,7 @@ export async function loadRunDatasets(c: TrainConfig, log: (l: string) => void):
   }
   for (const w of warnings) log(w.message);
   const out: LoadedDataset[] = [];
-  for (const bp of bps) out.push(await loadDataset(bp, { progress: false, log }));
+  for (const bp of bps) out.push(await loadDataset(bp, { progress: false, log, allow_duplicates: o.allowDuplicates }));
   return out;
 }
 

@@ -110,7 +110,7 @@ export async function setup(opts: TrainOptions): Promise<Run> {
   const outputDir = cfg.output_dir;
   mkdirSync(outputDir, { recursive: true });
 
-  const datasets = await loadRunDatasets(cfg, log);
+  const datasets = await loadRunDatasets(cfg, log, { allowDuplicates: opts.allowDuplicates });
   if (cfg.cache_text_encoder_outputs) assertTextCacheable(cfg, !cfg.network_train_unet_only, datasets);
   const planned = planRun(loaded, cfg, datasets, opts.keepTMax);
   if (planned.tMaxMessage) log(planned.tMaxMessage);

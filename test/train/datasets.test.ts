@@ -2,7 +2,7 @@
 // with its own batch_size; every epoch yields each dataset's batches once, interleaved in an
 // order drawn from (seed, epoch); an interrupted and resumed run ends byte-identical.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TrainConfig } from '../../src/config/index.ts';
@@ -99,6 +99,31 @@ test('two datasets: lyco train plans and trains the union; interrupt + --resume 
     const resumed = await train({ ...base, output: ws.out('cut'), resume: ws.out('cut') });
     assert.equal(resumed.globalStep, 14);
     assert.ok(readFileSync(ref.finalFile as string).equals(readFileSync(resumed.finalFile as string)), 'final adapters differ');
+  } finally {
+    ws.cleanup();
+  }
+});
+
+test('a duplicate image stops lyco train with the way out named; --allow-duplicates trains anyway', async () => {
+  const ws = await workspace('ia3', { images: 3 });
+  try {
+    const folder = join(ws.data, readdirSync(ws.data)[0]);
+    const first = readdirSync(folder).find((n) => n.endsWith('.png')) as string;
+    copyFileSync(join(folder, first), join(folder, `copy-${first}`));
+    const run = (allowDuplicates?: boolean) =>
+      train({
+        config: ws.config,
+        model: ws.model,
+        data: ws.data,
+        output: ws.out('out'),
+        argv: tinyArgs('--max_train_epochs', '1'),
+        progress: false,
+        log: () => {},
+        allowDuplicates,
+      });
+    await assert.rejects(run(), /copy-[\s\S]*--allow-duplicates/);
+    const r = await run(true);
+    assert.equal(r.globalStep, 4); // one epoch of the 3 images and the copy, batch 1
   } finally {
     ws.cleanup();
   }

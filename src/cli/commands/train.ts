@@ -16,6 +16,7 @@ interface TrainCliOptions {
   dlrSpike?: SpikePolicy;
   applyAllKeys?: boolean;
   keepTMax?: boolean;
+  allowDuplicates?: boolean;
   progress?: boolean;
 }
 
@@ -47,6 +48,7 @@ export function register(program: Command): void {
     )
     .option('--apply-all-keys', 'apply every key as written instead of as kohya_ss passed them')
     .option('--keep-t-max', "keep the config's T_max instead of setting it to the planned steps")
+    .option('--allow-duplicates', 'train even when the dataset has exact or near-duplicate images (lyco refuses them by default)')
     .option('--no-progress', 'no progress bar')
     .allowUnknownOption(true)
     .passThroughOptions(false)
@@ -63,6 +65,7 @@ export function register(program: Command): void {
           dlrSpike: o.dlrSpike,
           applyAllKeys: o.applyAllKeys,
           keepTMax: o.keepTMax,
+          allowDuplicates: o.allowDuplicates,
           argv: sdArgs(rest),
           progress: o.progress === false ? false : undefined,
           handleSignals: true,
