@@ -83,7 +83,13 @@ function loadSingleFile(path: string, o: LoadOptions): LoadedModel {
   const family = plan.family;
   const parts = convertTensors(file, plan);
   const want = new Set(o.components ?? ['unet', 'vae']);
-  const result: LoadedModel = { path, family, textEncoders: {}, unused: plan.unused, release: () => file.dispose() };
+  // The converted tensors are views of the mapped file: they, not only the file's own handles,
+  // keep it mapped (and its pages in RSS) until disposed, so release() disposes both.
+  const release = () => {
+    for (const part of Object.values(parts)) for (const t of part.values()) t.dispose();
+    file.dispose();
+  };
+  const result: LoadedModel = { path, family, textEncoders: {}, unused: plan.unused, release };
   if (want.has('unet'))
     result.unet = build(() => new UNet2DConditionModel(o.unetConfig ?? unetConfig(family)), parts.unet, o.dtype, `${path} (unet)`);
   if (want.has('vae')) result.vae = build(() => new AutoencoderKL(o.vaeConfig ?? vaeConfig(family)), parts.vae, o.dtype, `${path} (vae)`);
