@@ -72,7 +72,7 @@ function build<M extends UNet2DConditionModel | AutoencoderKL>(
   source: string,
 ): M {
   const m = withoutInit(make, { dtype: dtype ?? fileDtype(sd) });
-  m.loadStateDict(sd, { strict: true, source });
+  m.loadStateDict(sd, { strict: true, source, copied: torch.safetensors.releaseMappedPages });
   return m;
 }
 

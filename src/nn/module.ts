@@ -94,7 +94,10 @@ export abstract class Module {
    * Copies values from a state dict into this module's tensors (converted to their dtype and
    * device). Returns what was missing, unexpected or of another shape; strict throws on any.
    */
-  loadStateDict(sd: Map<string, Tensor> | Record<string, Tensor>, opts: { strict?: boolean; source?: string } = {}): LoadReport {
+  loadStateDict(
+    sd: Map<string, Tensor> | Record<string, Tensor>,
+    opts: { strict?: boolean; source?: string /** Called with each source tensor once copied. */; copied?: (src: Tensor) => void } = {},
+  ): LoadReport {
     const src = sd instanceof Map ? sd : new Map(Object.entries(sd));
     const own = this.stateDict();
     const report: LoadReport = { missing: [], unexpected: [], mismatched: [] };
@@ -111,6 +114,7 @@ export abstract class Module {
             continue;
           }
           t.copy_(v);
+          opts.copied?.(v);
         }
       }),
     );

@@ -83,6 +83,8 @@ export interface Native {
   buildInfo(): BuildInfo;
   mmapTensors(path: string, dataStart: number, entries: [number, number, number, number[]][]): number[];
   writeTensor(fd: number, id: number): number;
+  /** Drops the resident pages of a file-mapped tensor (its values read as the file again); false when not mapped. */
+  releaseMappedPages(id: number): boolean;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -190,6 +190,15 @@ export function load(path: string): SafetensorsFile {
   );
 }
 
+/**
+ * After a mapped tensor's values were copied out (loading a checkpoint into a model): drops its
+ * resident pages, so the file does not sit in RSS beside the model until it is unmapped. Its
+ * values read as the file's again; a no-op (false) for tensors that are not file-mapped.
+ */
+export function releaseMappedPages(t: Tensor): boolean {
+  return native.releaseMappedPages(t.id);
+}
+
 function diskError(path: string, e: NodeJS.ErrnoException): Error {
   const code = e.code ?? '';
   const why =
