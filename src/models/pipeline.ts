@@ -6,6 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { DDIMScheduler, EulerAncestralScheduler, NoiseSchedule, type PredictionType, type Sampler, sample } from '../diffusion/index.ts';
+import { withoutInit } from '../nn/init.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import {
@@ -128,7 +129,8 @@ export class StableDiffusionPipeline {
       const encoders = wanted.map((c, i) => {
         const part = m.textEncoders[c];
         if (!part) throw new Error(`${path}: ${FAMILY_NAME[family]} model without ${c}; sampling needs its text encoder`);
-        const te = buildTextEncoder(parseClipTextConfig(part.config, `${path} (${c})`), i === 1);
+        // Built without random init: the strict load below writes every weight.
+        const te = withoutInit(() => buildTextEncoder(parseClipTextConfig(part.config, `${path} (${c})`), i === 1));
         built.push(te);
         loadTextEncoderWeights(te, part.stateDict, `${path} (${c})`);
         return te;
