@@ -11,6 +11,7 @@ import { storeFrozenWeights } from '../../src/nn/index.ts';
 import type { Tensor } from '../../src/torch/index.ts';
 import * as torch from '../../src/torch/index.ts';
 import { goldenDir } from '../helpers/golden.ts';
+import { assertClose } from '../models/compare.ts';
 
 const CASES: [string, NetworkConfig][] = [
   ['lora', { networkModule: 'networks.lora', algo: 'lora', networkDim: 4, networkAlpha: 2, convDim: 2, convAlpha: 1 }],
@@ -22,10 +23,6 @@ const CASES: [string, NetworkConfig][] = [
   ['dylora', { networkModule: 'networks.dylora', algo: 'dylora', networkDim: 4, networkAlpha: 2, blockSize: 2 }],
   ['locon + DoRA', { networkModule: 'lycoris.kohya', algo: 'locon', networkDim: 4, networkAlpha: 2, dora: 'output' }],
 ];
-
-function maxRel(a: Tensor, b: Tensor): number {
-  return torch.scope(() => a.sub(b).abs().max().item() / Math.max(b.abs().max().item(), 1e-30));
-}
 
 for (const [name, config] of CASES) {
   test(`${name} over fp16-stored base weights: same output and adapter gradients as float32`, (t) => {
@@ -62,10 +59,9 @@ for (const [name, config] of CASES) {
     let worst = 0;
     half.forEach((h, i) => {
       assert.ok(h, `gradient ${i} exists`);
-      worst = Math.max(worst, maxRel(h, ref[i]));
+      worst = Math.max(worst, assertClose(h, ref[i], `tensor ${i}`, 1e-5).rel);
     });
     t.diagnostic(`${net.adapters.length} modules, ${ref.length - 1} tensors, worst rel ${worst.toExponential(1)}`);
-    assert.ok(worst < 1e-5, `worst rel ${worst}`);
     for (const x of [...ref, ...half]) x.dispose();
     net.restore?.();
     unet.dispose();

@@ -1,12 +1,9 @@
-// LoKr's forward applies kron(W1, W2) factor by factor (functional/lokr.ts lokrApply); it must
-// equal applying the rebuilt ΔW (the path DoRA still takes), output and gradients, for every
-// layout the guide's and other presets produce, with rank dropout drawing the same rows.
-import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LokrModule, type LokrOptions } from '../../src/adapters/lokr.ts';
 import { Conv2d, Linear, type Module } from '../../src/nn/index.ts';
 import type { Tensor } from '../../src/torch/index.ts';
 import * as torch from '../../src/torch/index.ts';
+import { assertClose } from '../models/compare.ts';
 
 // Layers here are small, so the module is told to take the factored path whatever their size.
 class Factored extends LokrModule {
@@ -21,8 +18,6 @@ class Rebuilt extends LokrModule {
     return this.rebuildForward(x, this.deltaWeight(this.training));
   }
 }
-
-const maxRel = (a: Tensor, b: Tensor) => torch.scope(() => a.sub(b).abs().max().item() / Math.max(b.abs().max().item(), 1e-30));
 
 const CASES: [string, () => Module, number[], LokrOptions][] = [
   ['linear, full W1 and W2 (guide preset)', () => new Linear(48, 40), [2, 5, 48], { dim: 1024, alpha: 1024, factor: -1 }],
@@ -76,7 +71,7 @@ for (const [name, make, shape, opts] of CASES) {
       };
       const a = run(fast);
       const b = run(slow);
-      for (const [i, t] of a.entries()) assert.ok(maxRel(t, b[i]) < 1e-5, `tensor ${i}: rel ${maxRel(t, b[i])}`);
+      for (const [i, t] of a.entries()) assertClose(t, b[i], `tensor ${i}`, 1e-5);
     });
   });
 }
