@@ -6,7 +6,7 @@ import type { Module } from '../nn/index.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { AdapterModule, type AdapterOptions } from './base.ts';
-import { type LokrLayout, type LokrLayoutOptions, lokrApply, lokrDiff, lokrFactors, lokrLayout } from './functional/lokr.ts';
+import { type LokrLayout, type LokrLayoutOptions, lokrApply, lokrDiff, lokrFactors, lokrLayout, lokrWeights } from './functional/lokr.ts';
 import { kaimingSqrt5, zerosInit } from './init.ts';
 import { resolveAlpha } from './scale.ts';
 
@@ -26,6 +26,12 @@ export class LokrModule extends AdapterModule {
   readonly layout: LokrLayout;
   /** True when the user's alpha was replaced by dim (full W1 and W2). */
   readonly alphaForced: boolean;
+  /**
+   * Forward applies the factors one after the other (lokrApply) instead of building ΔW. Not for
+   * DoRA (it needs the merged weight), grouped convs (they do not split by channel), or layers
+   * under ~64k weights (tiny models), where one kron + one product costs less than the factored calls.
+   */
+  private readonly factored: boolean;
 
   constructor(loraName: string, target: Module, o: LokrOptions) {
     super(loraName, target, o);
@@ -46,20 +52,12 @@ export class LokrModule extends AdapterModule {
     }
     this.buffer('alpha', torch.tensor(this.alpha));
     this.initDora();
+    const size = this.layer.shape.reduce((p, k) => p * k, 1);
+    this.factored = !this.doraAxis && this.layer.groups === 1 && size >= 65536;
   }
 
   private weights() {
-    const s = this.layout.shapes;
-    const g = (k: string) => (s[k] ? this.get(k) : undefined);
-    return {
-      w1: g('lokr_w1'),
-      w1a: g('lokr_w1_a'),
-      w1b: g('lokr_w1_b'),
-      w2: g('lokr_w2'),
-      w2a: g('lokr_w2_a'),
-      w2b: g('lokr_w2_b'),
-      t2: g('lokr_t2'),
-    };
+    return lokrWeights((k) => (this.layout.shapes[k] ? this.get(k) : undefined));
   }
 
   deltaWeight(train = false): Tensor {
@@ -68,11 +66,7 @@ export class LokrModule extends AdapterModule {
   }
 
   protected adapterForward(x: Tensor): Tensor {
-    // DoRA needs the merged weight, grouped convs do not split by channel, and below ~64k weights
-    // (tiny models) one kron + one product costs less than the factored calls: rebuild ΔW there.
-    const size = this.layer.shape.reduce((p, k) => p * k, 1);
-    if (this.doraAxis || this.layer.groups !== 1 || size < 65536) return this.rebuildForward(x, this.deltaWeight(this.training));
-    return this.factoredForward(x);
+    return this.factored ? this.factoredForward(x) : this.rebuildForward(x, this.deltaWeight(this.training));
   }
 
   /** org(x) + m·scale·kron(W1, W2) x applied factor by factor (functional/lokr.ts lokrApply). */

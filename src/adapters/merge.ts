@@ -11,7 +11,7 @@ import { applyDora } from './functional/dora.ts';
 import { ia3Diff } from './functional/ia3.ts';
 import { loconDiff } from './functional/locon.ts';
 import { lohaDiff } from './functional/loha.ts';
-import { lokrDiff } from './functional/lokr.ts';
+import { lokrDiff, lokrWeights } from './functional/lokr.ts';
 import { loraKeyIndex, resolveModule } from './keymap.ts';
 
 /** ΔW·scale of one file module for a weight of `shape` (multiplier not applied; DoRA handled by the caller). */
@@ -35,19 +35,7 @@ export function moduleDelta(m: Map<string, Tensor>, weight: Tensor): { delta: Te
       };
     case 'lokr':
       return {
-        delta: lokrDiff(
-          {
-            w1: g('lokr_w1'),
-            w1a: g('lokr_w1_a'),
-            w1b: g('lokr_w1_b'),
-            w2: g('lokr_w2'),
-            w2a: g('lokr_w2_a'),
-            w2b: g('lokr_w2_b'),
-            t2: g('lokr_t2'),
-          },
-          shape,
-          scale,
-        ),
+        delta: lokrDiff(lokrWeights(g), shape, scale),
       };
     case 'ia3':
       return { delta: ia3Diff(weight.float(), g('weight')!, (m.get('on_input')?.item() ?? 0) !== 0, 1) };

@@ -9,7 +9,6 @@ import { buildTextEncoder, type CLIPTextModel, loadTextEncoderWeights, parseClip
 import { type AutoencoderKL, fileDtype, type LoadedModel, loadModel, type UNet2DConditionModel } from '../models/index.ts';
 import { type CLIPTokenizer, loadClipTokenizer } from '../models/tokenizer/index.ts';
 import { type Module, storeFrozenWeights, withoutInit } from '../nn/index.ts';
-import type { DType } from '../torch/index.ts';
 
 export type BaseModelVersion = 'sd_v1' | 'sd_v2' | 'sd_v2_v' | 'sdxl_base_v1-0';
 
@@ -52,11 +51,13 @@ function checkFamily(cfg: TrainConfig, sdxl: boolean, path: string, messages: st
  * (sd-scripts' weight_dtype), and compute in float32 (nn/frozen.ts): for an fp16 checkpoint the
  * same numbers as float32 weights, at half the memory. Norms and the rest are float32.
  */
-function holdFrozen(mod: Module, fileDt: DType, cfg: TrainConfig): void {
+function holdFrozen(mod: Module, cfg: TrainConfig): void {
   if (cfg.mixed_precision === 'bf16') {
     mod.to({ dtype: 'bfloat16' });
     return;
   }
+  // Modules are built in the file's dtype, so their own weights say what the checkpoint ships.
+  const fileDt = fileDtype(mod.stateDict());
   const half = cfg.mixed_precision === 'fp16' ? 'float16' : fileDt === 'float16' || fileDt === 'bfloat16' ? fileDt : undefined;
   if (half) storeFrozenWeights(mod, half);
   else mod.to({ dtype: 'float32' });
@@ -65,7 +66,6 @@ function holdFrozen(mod: Module, fileDt: DType, cfg: TrainConfig): void {
 export function loadRunModels(cfg: TrainConfig, o: { model: string; tokenizer?: string }): RunModels {
   // Weights load in the file's dtype (no float32 copy of an fp16 checkpoint); holdFrozen decides.
   const m = loadModel(o.model, { components: ['unet', 'vae'] });
-  const dtypes = new Map<Module, DType>();
   const built: { dispose(): void }[] = [];
   const messages = [`model ${basename(o.model)}`];
   let sdxl = false;
@@ -73,8 +73,6 @@ export function loadRunModels(cfg: TrainConfig, o: { model: string; tokenizer?: 
   try {
     if (m.unet) built.push(m.unet);
     if (m.vae) built.push(m.vae);
-    if (m.unet) dtypes.set(m.unet, fileDtype(m.unet.stateDict()));
-    if (m.vae) dtypes.set(m.vae, fileDtype(m.vae.stateDict()));
     sdxl = isSdxl(m);
     checkFamily(cfg, sdxl, o.model, messages);
     const wanted = sdxl ? (['text_encoder', 'text_encoder_2'] as const) : (['text_encoder'] as const);
@@ -88,7 +86,6 @@ export function loadRunModels(cfg: TrainConfig, o: { model: string; tokenizer?: 
         dtype,
       }) as CLIPTextModel;
       built.push(te);
-      dtypes.set(te, dtype);
       loadTextEncoderWeights(te, part.stateDict, `${o.model} (${c})`);
       return te;
     });
@@ -109,9 +106,9 @@ export function loadRunModels(cfg: TrainConfig, o: { model: string; tokenizer?: 
     return tok.tokenizer;
   });
   for (const mod of [unet, vae, ...textEncoders]) mod.requiresGrad_(false).eval();
-  for (const mod of [unet, ...textEncoders]) holdFrozen(mod, dtypes.get(mod) ?? 'float32', cfg);
+  for (const mod of [unet, ...textEncoders]) holdFrozen(mod, cfg);
   // The VAE encodes latents (cached, no grad) and decodes samples outside autocast: never bf16.
-  holdFrozen(vae, dtypes.get(vae) ?? 'float32', { ...cfg, mixed_precision: 'no' });
+  holdFrozen(vae, { ...cfg, mixed_precision: 'no' });
   const schedule = new NoiseSchedule({
     predictionType: cfg.v_parameterization ? 'v_prediction' : 'epsilon',
     zeroTerminalSnr: cfg.zero_terminal_snr,

@@ -70,6 +70,19 @@ export function lokrLayout(shape: number[], dim: number, o: LokrLayoutOptions = 
   return { out: [a, b], in: [c, d], shapes, useW1, useW2, tucker };
 }
 
+/** LokrWeights from a module's tensors by file suffix (lokr_w1, lokr_w2_a, ...); absent ones undefined. */
+export function lokrWeights(get: (suffix: string) => Tensor | undefined): LokrWeights {
+  return {
+    w1: get('lokr_w1'),
+    w1a: get('lokr_w1_a'),
+    w1b: get('lokr_w1_b'),
+    w2: get('lokr_w2'),
+    w2a: get('lokr_w2_a'),
+    w2b: get('lokr_w2_b'),
+    t2: get('lokr_t2'),
+  };
+}
+
 /** The Kronecker factors W1 (a, c) and W2 (b, d[, k, k]) from whichever tensors are present. */
 export function lokrFactors(w: LokrWeights, shape: number[]): [Tensor, Tensor] {
   const w1 = w.w1 ?? w.w1a!.mm(w.w1b!);
